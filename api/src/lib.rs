@@ -1,0 +1,127 @@
+//! Carta's HTTP API: public reads of the service catalogue under `/v1`, documented by OpenAPI.
+
+pub mod error;
+pub mod import;
+pub mod middleware;
+pub mod pagination;
+pub mod query;
+pub mod routes;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{web, App, HttpResponse};
+use persistence::pool::DbConn;
+use persistence::{DbPool, StoreError};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::error::ApiError;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+}
+
+impl AppState {
+    pub async fn connection(&self) -> Result<DbConn, StoreError> {
+        persistence::pool::connection(&self.pool).await
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Carta",
+        description = "Catálogo de serviços públicos (Carta de Serviços ao Usuário, Lei 13.460/2017, art. 7º) \
+do Estado de Mato Grosso: o que é cada serviço, quem pode solicitar, requisitos, documentos, etapas, custos, \
+prazos, canais, onde se manifestar e os compromissos de qualidade.\n\n\
+Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `code` and per-field `errors` \
+(messages in pt-BR). Unknown query parameters are rejected with 422. Every response carries `X-Request-Id`.",
+        license(name = "MIT"),
+        version = "1.0.0"
+    ),
+    servers((url = "/", description = "This server")),
+    tags(
+        (name = "services", description = "The Carta de Serviços"),
+        (name = "organizations", description = "Service providers of any sphere and branch"),
+        (name = "taxonomies", description = "Topics, life events, segments and channel types"),
+        (name = "places", description = "Municipalities and service units"),
+        (name = "health", description = "Probes for orchestrators"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    document
+}
+
+/// The document as committed in `openapi.yaml`.
+pub fn openapi_yaml() -> Result<String, ApiError> {
+    openapi()
+        .to_yaml()
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(1024 * 1024)
+}
+
+/// The application, as `carta serve` runs it and the tests drive it.
+pub fn build_app(
+    state: AppState,
+) -> Result<
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    ApiError,
+> {
+    let document = openapi();
+    let rendered = routes::docs::OpenApiDocument {
+        json: document
+            .to_json()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        yaml: document
+            .to_yaml()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    };
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(web::Data::new(state))
+        .app_data(json_config())
+        .configure(routes::configure)
+        .split_for_parts();
+    Ok(app
+        .app_data(web::Data::new(rendered))
+        .route("/openapi.json", web::get().to(routes::docs::openapi_json))
+        .route("/openapi.yaml", web::get().to(routes::docs::openapi_yaml))
+        .route("/docs", web::get().to(routes::docs::index))
+        .route("/docs/", web::get().to(routes::docs::index))
+        .route("/docs/{asset}", web::get().to(routes::docs::asset))
+        .default_service(web::to(not_found))
+        .wrap(actix_web::middleware::from_fn(middleware::request_id)))
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    // A known path with the wrong method answers 405; anything else 404.
+    let known = ["/health/", "/v1/", "/openapi.", "/docs"]
+        .iter()
+        .any(|prefix| req.path().starts_with(prefix));
+    if known && req.method() != actix_web::http::Method::GET {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    Err(ApiError::NoRoute)
+}

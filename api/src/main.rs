@@ -1,0 +1,187 @@
+//! The `carta` binary: serve the API and manage its database.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use anyhow::Context;
+use carta_api::{build_app, import, AppState};
+use clap::{Parser, Subcommand, ValueEnum};
+use persistence::{admin, pool, seed, PoolSettings};
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/carta";
+
+#[derive(Parser)]
+#[command(name = "carta", version, about = "Carta: the service-catalogue API (Carta de Serviços ao Usuário)")]
+struct Cli {
+    /// PostgreSQL URL of the catalogue database.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+    /// Log format: `text` for people, `json` for collectors.
+    #[arg(long, env = "CARTA_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API; creates and migrates the database first.
+    Serve(ServeArgs),
+    /// Create the database if missing and apply pending migrations.
+    Migrate,
+    /// Load the sample Mato Grosso catalogue (idempotent).
+    Seed,
+    /// Import a partner catalogue.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+    /// Print the OpenAPI document.
+    Openapi {
+        #[arg(long, default_value = "yaml")]
+        format: DocumentFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// Federal gov.br "cartas de serviço" schema-v3 XML: the corpus root or a folder of files.
+    GovbrXml { dir: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocumentFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CARTA_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CARTA_WORKERS")]
+    workers: Option<usize>,
+    /// Load the sample catalogue when the database holds nothing yet.
+    #[arg(long, env = "CARTA_SEED_IF_EMPTY")]
+    seed_if_empty: bool,
+    /// Maximum database connections.
+    #[arg(long, env = "CARTA_DB_POOL_SIZE", default_value_t = 16)]
+    pool_size: usize,
+    /// How long a request waits for a database connection, in milliseconds.
+    #[arg(long, env = "CARTA_DB_POOL_TIMEOUT_MS", default_value_t = 5000)]
+    pool_timeout_ms: u64,
+    /// Server-side limit on one SQL statement, in milliseconds.
+    #[arg(long, env = "CARTA_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10000)]
+    statement_timeout_ms: u64,
+    /// Seconds given to in-flight requests on SIGTERM/SIGINT.
+    #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
+    shutdown_timeout_s: u64,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Text => builder.compact().init(),
+    }
+}
+
+async fn prepare_database(database_url: &str) -> anyhow::Result<()> {
+    if admin::create_database_if_missing(database_url).await? {
+        tracing::info!("created the database");
+    }
+    let applied = admin::migrate(database_url).await?;
+    tracing::info!(applied, "database migrated");
+    Ok(())
+}
+
+async fn run_seed(database_url: &str) -> anyhow::Result<()> {
+    let mut conn = admin::connect(database_url).await?;
+    let report = seed::run(&mut conn).await?;
+    tracing::info!(?report, "sample catalogue loaded");
+    Ok(())
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    prepare_database(database_url).await?;
+    if args.seed_if_empty {
+        let mut conn = admin::connect(database_url).await?;
+        if admin::is_empty(&mut conn).await? {
+            run_seed(database_url).await?;
+        }
+    }
+    let settings = PoolSettings {
+        max_size: args.pool_size,
+        wait_timeout: Duration::from_millis(args.pool_timeout_ms),
+        connect_timeout: Duration::from_secs(5),
+        statement_timeout: Duration::from_millis(args.statement_timeout_ms),
+    };
+    let state = AppState {
+        pool: pool::build_pool(database_url, &settings)?,
+    };
+    // Fail at start, not on the first request, when the document cannot be built.
+    build_app(state.clone())?;
+    let mut server = HttpServer::new(move || {
+        build_app(state.clone()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot build the app");
+            std::process::exit(1)
+        })
+    })
+    .shutdown_timeout(args.shutdown_timeout_s)
+    .bind(&args.bind)
+    .with_context(|| format!("cannot listen on {}", args.bind))?;
+    if let Some(workers) = args.workers {
+        server = server.workers(workers);
+    }
+    tracing::info!(bind = %args.bind, "serving; docs at /docs");
+    // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, then waits for
+    // in-flight requests up to the shutdown timeout.
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Migrate => prepare_database(&cli.database_url).await,
+        Command::Seed => {
+            prepare_database(&cli.database_url).await?;
+            run_seed(&cli.database_url).await
+        }
+        Command::Import {
+            source: ImportSource::GovbrXml { dir },
+        } => {
+            prepare_database(&cli.database_url).await?;
+            let mut conn = admin::connect(&cli.database_url).await?;
+            let report = import::import_govbr_xml(&mut conn, &dir).await?;
+            print!("{}", report.render());
+            Ok(())
+        }
+        Command::Openapi { format } => {
+            let document = carta_api::openapi();
+            let text = match format {
+                DocumentFormat::Yaml => document.to_yaml()?,
+                DocumentFormat::Json => document.to_pretty_json()?,
+            };
+            print!("{text}");
+            Ok(())
+        }
+    }
+}

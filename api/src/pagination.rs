@@ -1,0 +1,74 @@
+//! Page parameters, the list envelope and RFC 8288 `Link` headers.
+
+use actix_web::{http::header, HttpRequest, HttpResponse};
+use domain::query::{Page, PageRequest, DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, InvalidField};
+use crate::query::QueryParams;
+
+pub const PAGE_PARAMETERS: [&str; 2] = ["page", "per_page"];
+
+pub fn read_page(params: &mut QueryParams) -> PageRequest {
+    PageRequest {
+        page: params.integer_in("page", 1, 100_000).unwrap_or(1),
+        per_page: params
+            .integer_in("per_page", 1, MAX_PER_PAGE)
+            .unwrap_or(DEFAULT_PER_PAGE),
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    /// Items matching the request, on all pages.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+fn page_url(req: &HttpRequest, page: u32) -> String {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    pairs.retain(|(name, _)| name != "page");
+    pairs.push(("page".to_owned(), page.to_string()));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    format!("{}?{}", req.path(), query)
+}
+
+/// 200 with the envelope and a `Link` header (first, prev, next, last); a page past the last one
+/// is a 422, so a client paging with stale totals learns it.
+pub fn respond<T: Serialize>(
+    req: &HttpRequest,
+    request: PageRequest,
+    page: Page<T>,
+) -> Result<HttpResponse, ApiError> {
+    let last = request.last_page(page.total);
+    if request.page > last {
+        return Err(ApiError::InvalidQuery(vec![InvalidField::parameter(
+            "page",
+            "out_of_range",
+            format!("Esta página não existe: a última é {last}."),
+        )]));
+    }
+    let mut links = vec![
+        format!("<{}>; rel=\"first\"", page_url(req, 1)),
+        format!("<{}>; rel=\"last\"", page_url(req, last)),
+    ];
+    if request.page > 1 {
+        links.push(format!("<{}>; rel=\"prev\"", page_url(req, request.page - 1)));
+    }
+    if request.page < last {
+        links.push(format!("<{}>; rel=\"next\"", page_url(req, request.page + 1)));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::LINK, links.join(", ")))
+        .json(Paginated {
+            items: page.items,
+            total: page.total,
+            page: request.page,
+            per_page: request.per_page,
+        }))
+}

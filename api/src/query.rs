@@ -1,0 +1,195 @@
+//! Strict query strings: every parameter is known, given once and well-formed, or the request is
+//! rejected with 422 naming each bad parameter. A misspelt filter silently ignored would show a
+//! citizen the wrong services.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
+
+use crate::error::{ApiError, InvalidField};
+
+/// The raw parameters of one request, with the errors found so far.
+pub struct QueryParams {
+    pairs: Vec<(String, String)>,
+    errors: Vec<InvalidField>,
+}
+
+impl QueryParams {
+    pub fn parse(query: &str, allowed: &[&str]) -> Self {
+        let mut errors = Vec::new();
+        let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
+            Ok(pairs) => pairs,
+            Err(_) => {
+                errors.push(InvalidField::parameter(
+                    "",
+                    "invalid",
+                    "A query string não está codificada corretamente.",
+                ));
+                Vec::new()
+            }
+        };
+        for (index, (name, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                let known = if allowed.is_empty() {
+                    "Este endereço não aceita parâmetros.".to_owned()
+                } else {
+                    format!("Parâmetros aceitos: {}.", allowed.join(", "))
+                };
+                errors.push(InvalidField::parameter(
+                    name,
+                    "unknown",
+                    format!("Parâmetro desconhecido `{name}`. {known}"),
+                ));
+            } else if pairs[..index].iter().any(|(other, _)| other == name) {
+                errors.push(InvalidField::parameter(
+                    name,
+                    "duplicate",
+                    format!("O parâmetro `{name}` foi informado mais de uma vez."),
+                ));
+            }
+        }
+        QueryParams { pairs, errors }
+    }
+
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn invalid(&mut self, name: &str, code: &str, message: impl Into<String>) {
+        self.errors.push(InvalidField::parameter(name, code, message));
+    }
+
+    /// A non-empty text value.
+    pub fn text(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        let value = self.raw(name)?.trim().to_owned();
+        if value.is_empty() {
+            self.invalid(name, "invalid", format!("O parâmetro `{name}` está vazio."));
+            return None;
+        }
+        if value.chars().count() > max_chars {
+            self.invalid(
+                name,
+                "too_long",
+                format!("O parâmetro `{name}` aceita no máximo {max_chars} caracteres."),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    /// A value parsed by `parse`; `expected` describes valid values in pt-BR.
+    pub fn parsed<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        expected: &str,
+    ) -> Option<T> {
+        let raw = self.raw(name)?.to_owned();
+        let value = parse(raw.trim());
+        if value.is_none() {
+            self.invalid(
+                name,
+                "invalid",
+                format!("Valor inválido para `{name}`: {expected}."),
+            );
+        }
+        value
+    }
+
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        self.parsed(
+            name,
+            |raw| match raw {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            "use `true` ou `false`",
+        )
+    }
+
+    pub fn integer_in(&mut self, name: &str, min: u32, max: u32) -> Option<u32> {
+        let value = self.parsed(name, |raw| raw.parse::<u64>().ok(), "use um número inteiro")?;
+        if value < u64::from(min) || value > u64::from(max) {
+            self.invalid(
+                name,
+                "out_of_range",
+                format!("Use um valor entre {min} e {max}."),
+            );
+            return None;
+        }
+        u32::try_from(value).ok()
+    }
+
+    /// One of a closed list of codes.
+    pub fn code<T: Copy>(&mut self, name: &str, all: &[T], code: impl Fn(T) -> &'static str) -> Option<T> {
+        let codes: Vec<&str> = all.iter().map(|item| code(*item)).collect();
+        let expected = format!("use um de {}", codes.join(", "));
+        self.parsed(
+            name,
+            |raw| all.iter().copied().find(|item| code(*item) == raw),
+            &expected,
+        )
+    }
+
+    /// A 7-digit IBGE municipality code.
+    pub fn ibge_code(&mut self, name: &str) -> Option<i32> {
+        self.parsed(
+            name,
+            |raw| {
+                raw.parse::<i32>()
+                    .ok()
+                    .filter(|code| (1_000_000..=9_999_999).contains(code))
+            },
+            "use o código IBGE de 7 dígitos do município",
+        )
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidQuery(self.errors))
+        }
+    }
+}
+
+/// A query model: its parameter names and how to read them.
+pub trait QueryModel: Sized {
+    const PARAMETERS: &'static [&'static str];
+    fn read(params: &mut QueryParams) -> Self;
+}
+
+/// Extractor of a strictly parsed query.
+pub struct Strict<T>(pub T);
+
+impl<T: QueryModel> Strict<T> {
+    pub fn from_query(query: &str) -> Result<T, ApiError> {
+        let mut params = QueryParams::parse(query, T::PARAMETERS);
+        let value = T::read(&mut params);
+        params.finish()?;
+        Ok(value)
+    }
+}
+
+impl<T: QueryModel> FromRequest for Strict<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Strict::<T>::from_query(req.query_string()).map(Strict))
+    }
+}
+
+/// For endpoints that take no parameters.
+pub struct NoParams;
+
+impl QueryModel for NoParams {
+    const PARAMETERS: &'static [&'static str] = &[];
+    fn read(_: &mut QueryParams) -> Self {
+        NoParams
+    }
+}

@@ -1,0 +1,88 @@
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use domain::organization::{Organization, Sphere};
+use domain::query::PageRequest;
+use persistence::reads::{self, OrganizationFilter};
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination::{self, Paginated};
+use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::AppState;
+
+/// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OrganizationListQuery {
+    sphere: Option<Sphere>,
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+}
+
+pub struct OrganizationList {
+    filter: OrganizationFilter,
+    page: PageRequest,
+}
+
+impl QueryModel for OrganizationList {
+    const PARAMETERS: &'static [&'static str] = &["sphere", "page", "per_page"];
+
+    fn read(params: &mut QueryParams) -> Self {
+        OrganizationList {
+            filter: OrganizationFilter {
+                sphere: params.code(
+                    "sphere",
+                    &[Sphere::Federal, Sphere::State, Sphere::Municipal, Sphere::Private],
+                    Sphere::code,
+                ),
+            },
+            page: pagination::read_page(params),
+        }
+    }
+}
+
+/// List organizations (service providers), by name.
+#[utoipa::path(
+    tag = "organizations",
+    params(OrganizationListQuery),
+    responses(
+        (status = 200, description = "A page of organizations", body = Paginated<Organization>,
+            headers(("Link" = String, description = "RFC 8288 links"))),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organizations")]
+pub async fn list_organizations(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: Strict<OrganizationList>,
+) -> ApiResult<HttpResponse> {
+    let OrganizationList { filter, page } = query.0;
+    let mut conn = state.connection().await?;
+    let result = reads::list_organizations(&mut conn, &filter, page).await?;
+    pagination::respond(&req, page, result)
+}
+
+/// Get an organization with its number of published services.
+#[utoipa::path(
+    tag = "organizations",
+    params(("id_or_slug" = String, Path, description = "Organization id (UUID) or slug", example = "detran-mt")),
+    responses(
+        (status = 200, description = "The organization", body = Organization),
+        (status = 404, description = "Unknown organization", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organizations/{id_or_slug}")]
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: Strict<NoParams>,
+) -> ApiResult<web::Json<Organization>> {
+    let mut conn = state.connection().await?;
+    reads::find_organization(&mut conn, &path)
+        .await?
+        .map(web::Json)
+        .ok_or(ApiError::NotFound("Órgão"))
+}

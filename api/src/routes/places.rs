@@ -1,0 +1,154 @@
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use domain::place::{Location, Municipality};
+use domain::query::PageRequest;
+use persistence::reads::{self, LocationFilter, MunicipalityFilter};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination::{self, Paginated};
+use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::AppState;
+
+/// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct MunicipalityListQuery {
+    /// Two-letter state code, e.g. `MT`.
+    #[param(example = "MT")]
+    state: Option<String>,
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+}
+
+pub struct MunicipalityList {
+    filter: MunicipalityFilter,
+    page: PageRequest,
+}
+
+impl QueryModel for MunicipalityList {
+    const PARAMETERS: &'static [&'static str] = &["state", "page", "per_page"];
+
+    fn read(params: &mut QueryParams) -> Self {
+        MunicipalityList {
+            filter: MunicipalityFilter {
+                state: params.parsed(
+                    "state",
+                    |raw| {
+                        let upper = raw.to_ascii_uppercase();
+                        (upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase()))
+                            .then_some(upper)
+                    },
+                    "use a sigla de duas letras da UF, como MT",
+                ),
+            },
+            page: pagination::read_page(params),
+        }
+    }
+}
+
+/// List municipalities (IBGE), by name.
+#[utoipa::path(
+    tag = "places",
+    params(MunicipalityListQuery),
+    responses(
+        (status = 200, description = "A page of municipalities", body = Paginated<Municipality>,
+            headers(("Link" = String, description = "RFC 8288 links"))),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/municipalities")]
+pub async fn list_municipalities(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: Strict<MunicipalityList>,
+) -> ApiResult<HttpResponse> {
+    let MunicipalityList { filter, page } = query.0;
+    let mut conn = state.connection().await?;
+    let result = reads::list_municipalities(&mut conn, &filter, page).await?;
+    pagination::respond(&req, page, result)
+}
+
+/// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct LocationListQuery {
+    /// IBGE code of the municipality.
+    #[param(example = 5103403)]
+    municipality: Option<i32>,
+    /// Organization id or slug.
+    organization: Option<String>,
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+}
+
+pub struct LocationList {
+    filter: LocationFilter,
+    page: PageRequest,
+}
+
+impl QueryModel for LocationList {
+    const PARAMETERS: &'static [&'static str] = &["municipality", "organization", "page", "per_page"];
+
+    fn read(params: &mut QueryParams) -> Self {
+        LocationList {
+            filter: LocationFilter {
+                municipality: params.ibge_code("municipality"),
+                organization: params.text("organization", 200),
+            },
+            page: pagination::read_page(params),
+        }
+    }
+}
+
+/// List service units (unidades de atendimento), by name.
+#[utoipa::path(
+    tag = "places",
+    params(LocationListQuery),
+    responses(
+        (status = 200, description = "A page of service units", body = Paginated<Location>,
+            headers(("Link" = String, description = "RFC 8288 links"))),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/locations")]
+pub async fn list_locations(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: Strict<LocationList>,
+) -> ApiResult<HttpResponse> {
+    let LocationList { filter, page } = query.0;
+    let mut conn = state.connection().await?;
+    let result = reads::list_locations(&mut conn, &filter, page).await?;
+    pagination::respond(&req, page, result)
+}
+
+/// Get a service unit.
+#[utoipa::path(
+    tag = "places",
+    params(("id" = Uuid, Path, description = "Location id")),
+    responses(
+        (status = 200, description = "The service unit", body = Location),
+        (status = 404, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/locations/{id}")]
+pub async fn get_location(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: Strict<NoParams>,
+) -> ApiResult<web::Json<Location>> {
+    // A malformed id names no location: 404, like any unknown id.
+    let id = Uuid::parse_str(&path).map_err(|_| ApiError::NotFound("Unidade de atendimento"))?;
+    let mut conn = state.connection().await?;
+    reads::find_location(&mut conn, id)
+        .await?
+        .map(web::Json)
+        .ok_or(ApiError::NotFound("Unidade de atendimento"))
+}

@@ -1,0 +1,92 @@
+use actix_web::{get, web};
+use domain::taxonomy::{ChannelTypeCode, LifeEvent, SegmentCode, Topic, VocabularyEntry};
+use persistence::reads;
+
+use crate::error::{ApiResult, Problem};
+use crate::query::{NoParams, Strict};
+use crate::AppState;
+
+/// The topic tree (áreas de interesse), with published-service counts.
+#[utoipa::path(
+    tag = "taxonomies",
+    responses(
+        (status = 200, description = "Root topics with their children", body = Vec<Topic>),
+        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/topics")]
+pub async fn list_topics(
+    state: web::Data<AppState>,
+    _: Strict<NoParams>,
+) -> ApiResult<web::Json<Vec<Topic>>> {
+    let mut conn = state.connection().await?;
+    Ok(web::Json(reads::topic_tree(&mut conn).await?))
+}
+
+/// Life events (linhas da vida), with published-service counts.
+#[utoipa::path(
+    tag = "taxonomies",
+    responses(
+        (status = 200, description = "Life events by name", body = Vec<LifeEvent>),
+        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/life-events")]
+pub async fn list_life_events(
+    state: web::Data<AppState>,
+    _: Strict<NoParams>,
+) -> ApiResult<web::Json<Vec<LifeEvent>>> {
+    let mut conn = state.connection().await?;
+    Ok(web::Json(reads::list_life_events(&mut conn).await?))
+}
+
+fn entries<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    govbr: fn(T) -> &'static str,
+) -> Vec<VocabularyEntry> {
+    all.iter()
+        .map(|item| VocabularyEntry {
+            code: code(*item).to_owned(),
+            name: label(*item).to_owned(),
+            govbr_name: govbr(*item).to_owned(),
+        })
+        .collect()
+}
+
+/// The four federal audience segments.
+#[utoipa::path(
+    tag = "taxonomies",
+    responses(
+        (status = 200, description = "Segments", body = Vec<VocabularyEntry>),
+        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/segments")]
+pub async fn list_segments(_: Strict<NoParams>) -> web::Json<Vec<VocabularyEntry>> {
+    web::Json(entries(
+        SegmentCode::ALL,
+        SegmentCode::code,
+        SegmentCode::label,
+        SegmentCode::govbr_name,
+    ))
+}
+
+/// The 18 federal channel types.
+#[utoipa::path(
+    tag = "taxonomies",
+    responses(
+        (status = 200, description = "Channel types", body = Vec<VocabularyEntry>),
+        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/channel-types")]
+pub async fn list_channel_types(_: Strict<NoParams>) -> web::Json<Vec<VocabularyEntry>> {
+    web::Json(entries(
+        ChannelTypeCode::ALL,
+        ChannelTypeCode::code,
+        ChannelTypeCode::label,
+        ChannelTypeCode::govbr_name,
+    ))
+}

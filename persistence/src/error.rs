@@ -1,0 +1,38 @@
+use thiserror::Error;
+
+/// Why a storage call failed. Callers map these to responses; the texts are for logs only and
+/// never reach a client.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{what} `{key}` does not exist")]
+    MissingReference { what: &'static str, key: String },
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    pub(crate) fn missing(what: &'static str, key: impl ToString) -> Self {
+        StoreError::MissingReference {
+            what,
+            key: key.to_string(),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for StoreError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        StoreError::Corrupt(error.to_string())
+    }
+}

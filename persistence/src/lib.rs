@@ -1,0 +1,15 @@
+//! Carta's storage: PostgreSQL through diesel + diesel-async. Row structs stay private to this crate
+//! and convert to domain types at its edge.
+
+pub mod admin;
+mod error;
+pub mod pool;
+pub mod reads;
+mod rows;
+pub mod schema;
+pub mod seed;
+pub mod seed_data;
+pub mod writes;
+
+pub use error::StoreError;
+pub use pool::{DbPool, PoolSettings};

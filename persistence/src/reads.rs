@@ -1,0 +1,601 @@
+//! Public read queries. Only published services are visible here.
+
+use std::collections::HashMap;
+
+use diesel::dsl::{count_star, exists};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::checklist::checklist;
+use domain::organization::{Organization, OrganizationSummary, Sphere};
+use domain::place::{Location, Municipality};
+use domain::query::{Page, PageRequest, ServiceFilter, ServiceSort};
+use domain::service::{Service, ServiceRef, ServiceStatus, ServiceSummary};
+use domain::taxonomy::{into_tree, LifeEvent, SegmentCode, TaxonRef, Topic, TopicRow};
+use uuid::Uuid;
+
+use crate::rows::{LocationRow, MunicipalityRow, OrganizationRow, ServiceRow};
+use crate::schema::{
+    life_events, locations, municipalities, organizations, related_services, service_channel_types,
+    service_life_events, service_locations, service_municipalities, service_segments,
+    service_topics, services, topics,
+};
+use crate::StoreError;
+
+const PUBLISHED: &str = "published";
+
+/// A service filter whose references were found; `None` fields mean "any".
+struct ResolvedFilter {
+    organization_id: Option<Uuid>,
+    topic_ids: Option<Vec<Uuid>>,
+    life_event_id: Option<Uuid>,
+    segment: Option<&'static str>,
+    municipality: Option<i32>,
+    channel: Option<&'static str>,
+    free: Option<bool>,
+    digital: Option<bool>,
+}
+
+/// Looks an id-or-slug up in a table with `id` and `slug` columns.
+macro_rules! find_id {
+    ($conn:expr, $table:ident, $key:expr) => {{
+        let key: &str = $key;
+        let query = $table::table.select($table::id).into_boxed();
+        let query = match Uuid::parse_str(key) {
+            Ok(id) => query.filter($table::id.eq(id)),
+            Err(_) => query.filter($table::slug.eq(key.to_owned())),
+        };
+        query.first::<Uuid>($conn).await.optional()
+    }};
+}
+
+/// The topic and all its descendants.
+async fn topic_subtree(conn: &mut AsyncPgConnection, root: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let all: Vec<(Uuid, Option<Uuid>)> = topics::table
+        .select((topics::id, topics::parent_id))
+        .load(conn)
+        .await?;
+    let mut ids = vec![root];
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (id, _) in all.iter().filter(|(_, p)| *p == Some(parent)) {
+            if !ids.contains(id) {
+                ids.push(*id);
+                frontier.push(*id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Resolves slugs to ids; `None` when a referenced record does not exist (nothing can match).
+async fn resolve(
+    conn: &mut AsyncPgConnection,
+    filter: &ServiceFilter,
+) -> Result<Option<ResolvedFilter>, StoreError> {
+    let organization_id = match &filter.organization {
+        Some(key) => match find_id!(conn, organizations, key)? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let topic_ids = match &filter.topic {
+        Some(key) => match find_id!(conn, topics, key)? {
+            Some(id) => Some(topic_subtree(conn, id).await?),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let life_event_id = match &filter.life_event {
+        Some(key) => match find_id!(conn, life_events, key)? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    Ok(Some(ResolvedFilter {
+        organization_id,
+        topic_ids,
+        life_event_id,
+        segment: filter.segment.map(SegmentCode::code),
+        municipality: filter.municipality,
+        channel: filter.channel.map(|c| c.code()),
+        free: filter.free,
+        digital: filter.digital,
+    }))
+}
+
+/// Applies the AND-combined filters to a boxed query over `services` (alone or joined).
+macro_rules! apply_filters {
+    ($query:expr, $filter:expr) => {{
+        let f: &ResolvedFilter = $filter;
+        let mut query = $query.filter(services::status.eq(PUBLISHED));
+        if let Some(id) = f.organization_id {
+            query = query.filter(services::organization_id.eq(id));
+        }
+        if let Some(ids) = &f.topic_ids {
+            query = query.filter(exists(
+                service_topics::table
+                    .filter(service_topics::service_id.eq(services::id))
+                    .filter(service_topics::topic_id.eq_any(ids.clone())),
+            ));
+        }
+        if let Some(id) = f.life_event_id {
+            query = query.filter(exists(
+                service_life_events::table
+                    .filter(service_life_events::service_id.eq(services::id))
+                    .filter(service_life_events::life_event_id.eq(id)),
+            ));
+        }
+        if let Some(code) = f.segment {
+            query = query.filter(exists(
+                service_segments::table
+                    .filter(service_segments::service_id.eq(services::id))
+                    .filter(service_segments::segment_code.eq(code)),
+            ));
+        }
+        if let Some(code) = f.channel {
+            query = query.filter(exists(
+                service_channel_types::table
+                    .filter(service_channel_types::service_id.eq(services::id))
+                    .filter(service_channel_types::channel_type.eq(code)),
+            ));
+        }
+        if let Some(ibge) = f.municipality {
+            query = query.filter(
+                services::statewide.or(exists(
+                    service_municipalities::table
+                        .filter(service_municipalities::service_id.eq(services::id))
+                        .filter(service_municipalities::ibge_code.eq(ibge)),
+                )),
+            );
+        }
+        if let Some(free) = f.free {
+            query = query.filter(services::free.eq(free));
+        }
+        if let Some(digital) = f.digital {
+            query = query.filter(services::digital.eq(digital));
+        }
+        query
+    }};
+}
+
+/// One page of published services matching every filter.
+pub async fn list_services(
+    conn: &mut AsyncPgConnection,
+    filter: &ServiceFilter,
+    sort: ServiceSort,
+    page: PageRequest,
+) -> Result<Page<ServiceSummary>, StoreError> {
+    let Some(resolved) = resolve(conn, filter).await? else {
+        return Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        });
+    };
+    let total: i64 = apply_filters!(services::table.into_boxed(), &resolved)
+        .select(count_star())
+        .get_result(conn)
+        .await?;
+    let query = apply_filters!(
+        services::table
+            .inner_join(organizations::table)
+            .select((ServiceRow::as_select(), OrganizationRow::as_select()))
+            .into_boxed(),
+        &resolved
+    );
+    let query = match sort {
+        ServiceSort::Name => query.order((services::name.asc(), services::id.asc())),
+        ServiceSort::Updated => query.order((services::updated_at.desc(), services::id.asc())),
+    };
+    let rows: Vec<(ServiceRow, OrganizationRow)> = query
+        .limit(i64::from(page.per_page))
+        .offset(page.offset())
+        .load(conn)
+        .await?;
+    let items = rows
+        .iter()
+        .map(|(service, organization)| service.summary(organization.summary()?))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, total })
+}
+
+/// A published service by id or slug, with everything it links to.
+pub async fn find_service(
+    conn: &mut AsyncPgConnection,
+    id_or_slug: &str,
+) -> Result<Option<Service>, StoreError> {
+    let query = services::table
+        .inner_join(organizations::table)
+        .select((ServiceRow::as_select(), OrganizationRow::as_select()))
+        .filter(services::status.eq(PUBLISHED))
+        .into_boxed();
+    let query = match Uuid::parse_str(id_or_slug) {
+        Ok(id) => query.filter(services::id.eq(id)),
+        Err(_) => query.filter(services::slug.eq(id_or_slug.to_owned())),
+    };
+    let Some((row, organization)) = query.first::<(ServiceRow, OrganizationRow)>(conn).await.optional()? else {
+        return Ok(None);
+    };
+    Ok(Some(assemble_service(conn, row, organization).await?))
+}
+
+async fn assemble_service(
+    conn: &mut AsyncPgConnection,
+    row: ServiceRow,
+    organization: OrganizationRow,
+) -> Result<Service, StoreError> {
+    let id = row.id;
+    let topics: Vec<TaxonRef> = service_topics::table
+        .inner_join(topics::table)
+        .filter(service_topics::service_id.eq(id))
+        .select((topics::id, topics::slug, topics::name))
+        .order(topics::name.asc())
+        .load::<(Uuid, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, slug, name)| TaxonRef { id, slug, name })
+        .collect();
+    let life_events: Vec<TaxonRef> = service_life_events::table
+        .inner_join(life_events::table)
+        .filter(service_life_events::service_id.eq(id))
+        .select((life_events::id, life_events::slug, life_events::name))
+        .order(life_events::name.asc())
+        .load::<(Uuid, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, slug, name)| TaxonRef { id, slug, name })
+        .collect();
+    let mut segments: Vec<SegmentCode> = service_segments::table
+        .filter(service_segments::service_id.eq(id))
+        .select(service_segments::segment_code)
+        .load::<String>(conn)
+        .await?
+        .iter()
+        .filter_map(|code| SegmentCode::from_code(code))
+        .collect();
+    segments.sort();
+    let municipalities = service_municipalities::table
+        .inner_join(municipalities::table)
+        .filter(service_municipalities::service_id.eq(id))
+        .select(MunicipalityRow::as_select())
+        .order(municipalities::name.asc())
+        .load::<MunicipalityRow>(conn)
+        .await?
+        .iter()
+        .map(MunicipalityRow::reference)
+        .collect();
+    let locations = service_locations::table
+        .inner_join(locations::table.inner_join(municipalities::table))
+        .filter(service_locations::service_id.eq(id))
+        .select((LocationRow::as_select(), MunicipalityRow::as_select()))
+        .order(service_locations::position.asc())
+        .load::<(LocationRow, MunicipalityRow)>(conn)
+        .await?
+        .iter()
+        .map(|(location, municipality)| location.summary(municipality))
+        .collect();
+    let related_services = related_services::table
+        .inner_join(services::table.on(services::id.eq(related_services::related_id)))
+        .filter(related_services::service_id.eq(id))
+        .filter(services::status.eq(PUBLISHED))
+        .select((services::id, services::slug, services::name))
+        .order(related_services::position.asc())
+        .load::<(Uuid, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, slug, name)| ServiceRef { id, slug, name })
+        .collect();
+
+    let organization = organization.summary()?;
+    let content = row.content()?;
+    let compliance = checklist(&content, &organization);
+    Ok(Service {
+        id,
+        slug: row.slug.clone(),
+        digital: row.digital,
+        status: row.status()?,
+        channel_types: content.channel_types(),
+        content,
+        organization,
+        segments,
+        topics,
+        life_events,
+        statewide: row.statewide,
+        municipalities,
+        locations,
+        related_services,
+        source: row.source(),
+        compliance,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        published_at: row.published_at,
+    })
+}
+
+/// Published services per organization.
+async fn published_counts_by_organization(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, StoreError> {
+    let counts: Vec<(Uuid, i64)> = services::table
+        .filter(services::status.eq(PUBLISHED))
+        .filter(services::organization_id.eq_any(ids))
+        .group_by(services::organization_id)
+        .select((services::organization_id, count_star()))
+        .load(conn)
+        .await?;
+    Ok(counts.into_iter().collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFilter {
+    pub sphere: Option<Sphere>,
+}
+
+pub async fn list_organizations(
+    conn: &mut AsyncPgConnection,
+    filter: &OrganizationFilter,
+    page: PageRequest,
+) -> Result<Page<Organization>, StoreError> {
+    let mut count_query = organizations::table.into_boxed();
+    let mut query = organizations::table
+        .select(OrganizationRow::as_select())
+        .into_boxed();
+    if let Some(sphere) = filter.sphere {
+        count_query = count_query.filter(organizations::sphere.eq(sphere.code()));
+        query = query.filter(organizations::sphere.eq(sphere.code()));
+    }
+    let total: i64 = count_query.count().get_result(conn).await?;
+    let rows: Vec<OrganizationRow> = query
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .limit(i64::from(page.per_page))
+        .offset(page.offset())
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let counts = published_counts_by_organization(conn, &ids).await?;
+    let parent_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.parent_id).collect();
+    let parents: HashMap<Uuid, OrganizationSummary> = organizations::table
+        .filter(organizations::id.eq_any(parent_ids))
+        .select(OrganizationRow::as_select())
+        .load::<OrganizationRow>(conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.id, row.summary()?)))
+        .collect::<Result<_, StoreError>>()?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let parent = row.parent_id.and_then(|id| parents.get(&id).cloned());
+            let count = counts.get(&row.id).copied().unwrap_or(0);
+            row.into_organization(parent, count)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, total })
+}
+
+pub async fn find_organization(
+    conn: &mut AsyncPgConnection,
+    id_or_slug: &str,
+) -> Result<Option<Organization>, StoreError> {
+    let Some(id) = find_id!(conn, organizations, id_or_slug)? else {
+        return Ok(None);
+    };
+    let row: OrganizationRow = organizations::table
+        .find(id)
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .await?;
+    let parent = match row.parent_id {
+        Some(parent_id) => Some(
+            organizations::table
+                .find(parent_id)
+                .select(OrganizationRow::as_select())
+                .first::<OrganizationRow>(conn)
+                .await?
+                .summary()?,
+        ),
+        None => None,
+    };
+    let count = published_counts_by_organization(conn, &[id])
+        .await?
+        .get(&id)
+        .copied()
+        .unwrap_or(0);
+    Ok(Some(row.into_organization(parent, count)?))
+}
+
+/// The topic forest with published-service counts.
+pub async fn topic_tree(conn: &mut AsyncPgConnection) -> Result<Vec<Topic>, StoreError> {
+    let counts: HashMap<Uuid, i64> = service_topics::table
+        .inner_join(services::table)
+        .filter(services::status.eq(PUBLISHED))
+        .group_by(service_topics::topic_id)
+        .select((service_topics::topic_id, count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let rows = topics::table
+        .select((
+            topics::id,
+            topics::parent_id,
+            topics::slug,
+            topics::name,
+            topics::description,
+        ))
+        .load::<(Uuid, Option<Uuid>, String, String, Option<String>)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, parent_id, slug, name, description)| TopicRow {
+            own_service_count: counts.get(&id).copied().unwrap_or(0),
+            id,
+            parent_id,
+            slug,
+            name,
+            description,
+        })
+        .collect();
+    Ok(into_tree(rows))
+}
+
+pub async fn list_life_events(conn: &mut AsyncPgConnection) -> Result<Vec<LifeEvent>, StoreError> {
+    let counts: HashMap<Uuid, i64> = service_life_events::table
+        .inner_join(services::table)
+        .filter(services::status.eq(PUBLISHED))
+        .group_by(service_life_events::life_event_id)
+        .select((service_life_events::life_event_id, count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(life_events::table
+        .select((
+            life_events::id,
+            life_events::slug,
+            life_events::name,
+            life_events::description,
+        ))
+        .order(life_events::name.asc())
+        .load::<(Uuid, String, String, Option<String>)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, slug, name, description)| LifeEvent {
+            service_count: counts.get(&id).copied().unwrap_or(0),
+            id,
+            slug,
+            name,
+            description,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MunicipalityFilter {
+    /// Two-letter state code.
+    pub state: Option<String>,
+}
+
+pub async fn list_municipalities(
+    conn: &mut AsyncPgConnection,
+    filter: &MunicipalityFilter,
+    page: PageRequest,
+) -> Result<Page<Municipality>, StoreError> {
+    let mut count_query = municipalities::table.into_boxed();
+    let mut query = municipalities::table
+        .select(MunicipalityRow::as_select())
+        .into_boxed();
+    if let Some(state) = &filter.state {
+        count_query = count_query.filter(municipalities::state.eq(state.clone()));
+        query = query.filter(municipalities::state.eq(state.clone()));
+    }
+    let total: i64 = count_query.count().get_result(conn).await?;
+    let items = query
+        .order((municipalities::name.asc(), municipalities::ibge_code.asc()))
+        .limit(i64::from(page.per_page))
+        .offset(page.offset())
+        .load::<MunicipalityRow>(conn)
+        .await?
+        .into_iter()
+        .map(Municipality::from)
+        .collect();
+    Ok(Page { items, total })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LocationFilter {
+    pub municipality: Option<i32>,
+    /// Organization id or slug.
+    pub organization: Option<String>,
+}
+
+pub async fn list_locations(
+    conn: &mut AsyncPgConnection,
+    filter: &LocationFilter,
+    page: PageRequest,
+) -> Result<Page<Location>, StoreError> {
+    let organization_id = match &filter.organization {
+        Some(key) => match find_id!(conn, organizations, key)? {
+            Some(id) => Some(id),
+            None => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    total: 0,
+                })
+            }
+        },
+        None => None,
+    };
+    let mut count_query = locations::table.into_boxed();
+    let mut query = locations::table
+        .inner_join(organizations::table)
+        .inner_join(municipalities::table)
+        .select((
+            LocationRow::as_select(),
+            OrganizationRow::as_select(),
+            MunicipalityRow::as_select(),
+        ))
+        .into_boxed();
+    if let Some(code) = filter.municipality {
+        count_query = count_query.filter(locations::municipality.eq(code));
+        query = query.filter(locations::municipality.eq(code));
+    }
+    if let Some(id) = organization_id {
+        count_query = count_query.filter(locations::organization_id.eq(id));
+        query = query.filter(locations::organization_id.eq(id));
+    }
+    let total: i64 = count_query.count().get_result(conn).await?;
+    let items = query
+        .order((locations::name.asc(), locations::id.asc()))
+        .limit(i64::from(page.per_page))
+        .offset(page.offset())
+        .load::<(LocationRow, OrganizationRow, MunicipalityRow)>(conn)
+        .await?
+        .into_iter()
+        .map(|(location, organization, municipality)| {
+            location.into_location(organization.summary()?, &municipality)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, total })
+}
+
+pub async fn find_location(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<Location>, StoreError> {
+    let row = locations::table
+        .inner_join(organizations::table)
+        .inner_join(municipalities::table)
+        .filter(locations::id.eq(id))
+        .select((
+            LocationRow::as_select(),
+            OrganizationRow::as_select(),
+            MunicipalityRow::as_select(),
+        ))
+        .first::<(LocationRow, OrganizationRow, MunicipalityRow)>(conn)
+        .await
+        .optional()?;
+    row.map(|(location, organization, municipality)| {
+        location.into_location(organization.summary()?, &municipality)
+    })
+    .transpose()
+}
+
+/// Status of every service, for the import report and tests.
+pub async fn count_services_by_status(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<(ServiceStatus, i64)>, StoreError> {
+    let rows: Vec<(String, i64)> = services::table
+        .group_by(services::status)
+        .select((services::status, count_star()))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(status, count)| {
+            ServiceStatus::parse(&status)
+                .map(|s| (s, count))
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown status `{status}`")))
+        })
+        .collect()
+}

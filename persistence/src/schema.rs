@@ -1,0 +1,205 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    channel_types (code) {
+        code -> Text,
+        name -> Text,
+        govbr_name -> Text,
+    }
+}
+
+diesel::table! {
+    life_events (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        street -> Text,
+        number -> Nullable<Text>,
+        complement -> Nullable<Text>,
+        district -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        municipality -> Int4,
+        lat -> Nullable<Float8>,
+        lon -> Nullable<Float8>,
+        opening_hours -> Jsonb,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        accessibility -> Nullable<Text>,
+        responsible_sector -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    municipalities (ibge_code) {
+        ibge_code -> Int4,
+        name -> Text,
+        state -> Text,
+        lat -> Float8,
+        lon -> Float8,
+        is_capital -> Bool,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        acronym -> Nullable<Text>,
+        kind -> Text,
+        sphere -> Text,
+        branch -> Text,
+        parent_id -> Nullable<Uuid>,
+        siorg_code -> Nullable<Text>,
+        ibge_code -> Nullable<Int4>,
+        cnpj -> Nullable<Text>,
+        description -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        website -> Nullable<Text>,
+        ombudsman_url -> Nullable<Text>,
+        source -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    related_services (service_id, related_id) {
+        service_id -> Uuid,
+        related_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    segments (code) {
+        code -> Text,
+        name -> Text,
+        govbr_name -> Text,
+    }
+}
+
+diesel::table! {
+    service_channel_types (service_id, channel_type) {
+        service_id -> Uuid,
+        channel_type -> Text,
+    }
+}
+
+diesel::table! {
+    service_life_events (service_id, life_event_id) {
+        service_id -> Uuid,
+        life_event_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    service_locations (service_id, location_id) {
+        service_id -> Uuid,
+        location_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    service_municipalities (service_id, ibge_code) {
+        service_id -> Uuid,
+        ibge_code -> Int4,
+    }
+}
+
+diesel::table! {
+    service_segments (service_id, segment_code) {
+        service_id -> Uuid,
+        segment_code -> Text,
+    }
+}
+
+diesel::table! {
+    service_topics (service_id, topic_id) {
+        service_id -> Uuid,
+        topic_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Uuid,
+        slug -> Text,
+        organization_id -> Uuid,
+        status -> Text,
+        name -> Text,
+        free -> Nullable<Bool>,
+        digital -> Bool,
+        statewide -> Bool,
+        content -> Jsonb,
+        fingerprint -> Text,
+        source -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        source_url -> Nullable<Text>,
+        source_updated_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    topics (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        parent_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(locations -> municipalities (municipality));
+diesel::joinable!(locations -> organizations (organization_id));
+diesel::joinable!(organizations -> municipalities (ibge_code));
+diesel::joinable!(service_channel_types -> channel_types (channel_type));
+diesel::joinable!(service_channel_types -> services (service_id));
+diesel::joinable!(service_life_events -> life_events (life_event_id));
+diesel::joinable!(service_life_events -> services (service_id));
+diesel::joinable!(service_locations -> locations (location_id));
+diesel::joinable!(service_locations -> services (service_id));
+diesel::joinable!(service_municipalities -> municipalities (ibge_code));
+diesel::joinable!(service_municipalities -> services (service_id));
+diesel::joinable!(service_segments -> segments (segment_code));
+diesel::joinable!(service_segments -> services (service_id));
+diesel::joinable!(service_topics -> services (service_id));
+diesel::joinable!(service_topics -> topics (topic_id));
+diesel::joinable!(services -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    channel_types,
+    life_events,
+    locations,
+    municipalities,
+    organizations,
+    related_services,
+    segments,
+    service_channel_types,
+    service_life_events,
+    service_locations,
+    service_municipalities,
+    service_segments,
+    service_topics,
+    services,
+    topics,
+);

@@ -1,0 +1,716 @@
+//! Storing catalogue records by their natural keys (slugs, SIORG and IBGE codes). Used by the seed
+//! and the importers; every save is idempotent: saving the same record twice changes nothing.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::organization::OrganizationDraft;
+use domain::place::{LocationDraft, Municipality};
+use domain::service::{ServiceDraft, ServiceStatus};
+use domain::taxonomy::{LifeEventDraft, TopicDraft};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::schema::{
+    life_events, locations, municipalities, organizations, related_services,
+    service_channel_types, service_life_events, service_locations, service_municipalities,
+    service_segments, service_topics, services, topics,
+};
+use crate::StoreError;
+
+/// Hex SHA-256 of a value's JSON form: stable across runs and toolchains.
+pub fn fingerprint<T: serde::Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    Sha256::digest(&json)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// What a save did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Saved {
+    pub id: Uuid,
+    pub outcome: Outcome,
+}
+
+pub async fn save_municipalities(
+    conn: &mut AsyncPgConnection,
+    items: &[Municipality],
+) -> Result<(), StoreError> {
+    for chunk in items.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|m| {
+                (
+                    municipalities::ibge_code.eq(m.ibge_code),
+                    municipalities::name.eq(&m.name),
+                    municipalities::state.eq(&m.state),
+                    municipalities::lat.eq(m.point.lat),
+                    municipalities::lon.eq(m.point.lon),
+                    municipalities::is_capital.eq(m.is_capital),
+                )
+            })
+            .collect();
+        diesel::insert_into(municipalities::table)
+            .values(rows)
+            .on_conflict(municipalities::ibge_code)
+            .do_update()
+            .set((
+                municipalities::name.eq(excluded(municipalities::name)),
+                municipalities::state.eq(excluded(municipalities::state)),
+                municipalities::lat.eq(excluded(municipalities::lat)),
+                municipalities::lon.eq(excluded(municipalities::lon)),
+                municipalities::is_capital.eq(excluded(municipalities::is_capital)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn organization_id_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<Uuid, StoreError> {
+    organizations::table
+        .filter(organizations::slug.eq(slug))
+        .select(organizations::id)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::missing("organization", slug))
+}
+
+/// How an organization is matched against the stored ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationKey {
+    Slug,
+    /// Federal bodies are identified by their SIORG code; the slug of the first save stays.
+    Siorg,
+}
+
+/// Saves an organization. With `overwrite` false an existing one is left as it is (a service record
+/// names its provider, but the provider's own page is the better source).
+pub async fn save_organization(
+    conn: &mut AsyncPgConnection,
+    draft: &OrganizationDraft,
+    key: OrganizationKey,
+    overwrite: bool,
+) -> Result<(Uuid, String), StoreError> {
+    let existing: Option<(Uuid, String)> = match (key, &draft.codes.siorg) {
+        (OrganizationKey::Siorg, Some(siorg)) => organizations::table
+            .filter(organizations::siorg_code.eq(siorg))
+            .select((organizations::id, organizations::slug))
+            .first(conn)
+            .await
+            .optional()?,
+        _ => organizations::table
+            .filter(organizations::slug.eq(&draft.slug))
+            .select((organizations::id, organizations::slug))
+            .first(conn)
+            .await
+            .optional()?,
+    };
+    if let Some(found) = &existing {
+        if !overwrite {
+            return Ok(found.clone());
+        }
+    }
+    let parent_id = match &draft.parent {
+        Some(slug) => Some(organization_id_by_slug(conn, slug).await?),
+        None => None,
+    };
+    let values = (
+        organizations::name.eq(&draft.name),
+        organizations::acronym.eq(&draft.acronym),
+        organizations::kind.eq(draft.kind.code()),
+        organizations::sphere.eq(draft.sphere.code()),
+        organizations::branch.eq(draft.branch.code()),
+        organizations::parent_id.eq(parent_id),
+        organizations::siorg_code.eq(&draft.codes.siorg),
+        organizations::ibge_code.eq(draft.codes.ibge),
+        organizations::cnpj.eq(&draft.codes.cnpj),
+        organizations::description.eq(&draft.description),
+        organizations::contact.eq(&draft.contact),
+        organizations::website.eq(&draft.website),
+        organizations::ombudsman_url.eq(&draft.ombudsman_url),
+        organizations::source.eq(&draft.source),
+    );
+    match existing {
+        Some((id, slug)) => {
+            // Only touch the row (and its updated_at) when something differs.
+            let changed = diesel::update(organizations::table.find(id))
+                .filter(
+                    organizations::name
+                        .ne(&draft.name)
+                        .or(organizations::acronym.is_distinct_from(&draft.acronym))
+                        .or(organizations::kind.ne(draft.kind.code()))
+                        .or(organizations::sphere.ne(draft.sphere.code()))
+                        .or(organizations::branch.ne(draft.branch.code()))
+                        .or(organizations::parent_id.is_distinct_from(parent_id))
+                        .or(organizations::ibge_code.is_distinct_from(draft.codes.ibge))
+                        .or(organizations::cnpj.is_distinct_from(&draft.codes.cnpj))
+                        .or(organizations::description.is_distinct_from(&draft.description))
+                        .or(organizations::contact.is_distinct_from(&draft.contact))
+                        .or(organizations::website.is_distinct_from(&draft.website))
+                        .or(organizations::ombudsman_url.is_distinct_from(&draft.ombudsman_url)),
+                )
+                .set((values, organizations::updated_at.eq(Utc::now())))
+                .execute(conn)
+                .await?;
+            let _ = changed;
+            Ok((id, slug))
+        }
+        None => {
+            let id = diesel::insert_into(organizations::table)
+                .values((organizations::slug.eq(&draft.slug), values))
+                .returning(organizations::id)
+                .get_result(conn)
+                .await?;
+            Ok((id, draft.slug.clone()))
+        }
+    }
+}
+
+/// Saves a topic by slug; its parent must already exist.
+pub async fn save_topic(conn: &mut AsyncPgConnection, draft: &TopicDraft) -> Result<Uuid, StoreError> {
+    let parent_id = match &draft.parent {
+        Some(slug) => Some(
+            topics::table
+                .filter(topics::slug.eq(slug))
+                .select(topics::id)
+                .first::<Uuid>(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| StoreError::missing("topic", slug))?,
+        ),
+        None => None,
+    };
+    let existing: Option<Uuid> = topics::table
+        .filter(topics::slug.eq(&draft.slug))
+        .select(topics::id)
+        .first(conn)
+        .await
+        .optional()?;
+    match existing {
+        Some(id) => {
+            diesel::update(topics::table.find(id))
+                .filter(
+                    topics::name
+                        .ne(&draft.name)
+                        .or(topics::description.is_distinct_from(&draft.description))
+                        .or(topics::parent_id.is_distinct_from(parent_id)),
+                )
+                .set((
+                    topics::name.eq(&draft.name),
+                    topics::description.eq(&draft.description),
+                    topics::parent_id.eq(parent_id),
+                    topics::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(id)
+        }
+        None => Ok(diesel::insert_into(topics::table)
+            .values((
+                topics::slug.eq(&draft.slug),
+                topics::name.eq(&draft.name),
+                topics::description.eq(&draft.description),
+                topics::parent_id.eq(parent_id),
+            ))
+            .returning(topics::id)
+            .get_result(conn)
+            .await?),
+    }
+}
+
+pub async fn save_life_event(
+    conn: &mut AsyncPgConnection,
+    draft: &LifeEventDraft,
+) -> Result<Uuid, StoreError> {
+    Ok(diesel::insert_into(life_events::table)
+        .values((
+            life_events::slug.eq(&draft.slug),
+            life_events::name.eq(&draft.name),
+            life_events::description.eq(&draft.description),
+        ))
+        .on_conflict(life_events::slug)
+        .do_update()
+        .set((
+            life_events::name.eq(excluded(life_events::name)),
+            life_events::description.eq(excluded(life_events::description)),
+        ))
+        .returning(life_events::id)
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn save_location(
+    conn: &mut AsyncPgConnection,
+    draft: &LocationDraft,
+) -> Result<Uuid, StoreError> {
+    let organization_id = organization_id_by_slug(conn, &draft.organization).await?;
+    let opening_hours = serde_json::to_value(&draft.opening_hours)?;
+    let values = || (
+        locations::organization_id.eq(organization_id),
+        locations::name.eq(&draft.name),
+        locations::street.eq(&draft.address.street),
+        locations::number.eq(&draft.address.number),
+        locations::complement.eq(&draft.address.complement),
+        locations::district.eq(&draft.address.district),
+        locations::postal_code.eq(&draft.address.postal_code),
+        locations::municipality.eq(draft.municipality),
+        locations::lat.eq(draft.point.map(|p| p.lat)),
+        locations::lon.eq(draft.point.map(|p| p.lon)),
+        locations::opening_hours.eq(opening_hours.clone()),
+        locations::phone.eq(&draft.phone),
+        locations::email.eq(&draft.email),
+        locations::accessibility.eq(&draft.accessibility),
+        locations::responsible_sector.eq(&draft.responsible_sector),
+    );
+    diesel::insert_into(locations::table)
+        .values((locations::id.eq(draft.id), values()))
+        .on_conflict(locations::id)
+        .do_update()
+        .set(values())
+        .execute(conn)
+        .await?;
+    Ok(draft.id)
+}
+
+async fn ids_by_slug(
+    conn: &mut AsyncPgConnection,
+    what: &'static str,
+    slugs: &[String],
+    table: SlugTable,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut ids = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        let id: Option<Uuid> = match table {
+            SlugTable::Topics => topics::table
+                .filter(topics::slug.eq(slug))
+                .select(topics::id)
+                .first(conn)
+                .await
+                .optional()?,
+            SlugTable::LifeEvents => life_events::table
+                .filter(life_events::slug.eq(slug))
+                .select(life_events::id)
+                .first(conn)
+                .await
+                .optional()?,
+            SlugTable::Services => services::table
+                .filter(services::slug.eq(slug))
+                .select(services::id)
+                .first(conn)
+                .await
+                .optional()?,
+        };
+        let id = id.ok_or_else(|| StoreError::missing(what, slug))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+#[derive(Clone, Copy)]
+enum SlugTable {
+    Topics,
+    LifeEvents,
+    Services,
+}
+
+/// Saves a service with all its links, in one transaction. An imported service (with a source) is
+/// matched by (source, external id), any other by slug. Related services are saved separately
+/// (`save_related_services`), since they may name services saved later.
+pub async fn save_service(
+    conn: &mut AsyncPgConnection,
+    draft: &ServiceDraft,
+) -> Result<Saved, StoreError> {
+    conn.transaction::<_, StoreError, _>(async |conn| save_service_in_transaction(conn, draft).await)
+        .await
+}
+
+async fn save_service_in_transaction(
+    conn: &mut AsyncPgConnection,
+    draft: &ServiceDraft,
+) -> Result<Saved, StoreError> {
+    let mut stored = draft.clone();
+    stored.related_services.clear();
+    let fingerprint = fingerprint(&stored);
+    let existing: Option<(Uuid, String, String, Option<chrono::DateTime<Utc>>)> =
+        match &draft.source {
+            Some(source) => services::table
+                .filter(services::source.eq(&source.source))
+                .filter(services::external_id.eq(&source.external_id))
+                .select((
+                    services::id,
+                    services::fingerprint,
+                    services::status,
+                    services::published_at,
+                ))
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?,
+            None => services::table
+                .filter(services::slug.eq(&draft.slug))
+                .select((
+                    services::id,
+                    services::fingerprint,
+                    services::status,
+                    services::published_at,
+                ))
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?,
+        };
+    if let Some((id, stored_fingerprint, _, _)) = &existing {
+        if *stored_fingerprint == fingerprint {
+            return Ok(Saved {
+                id: *id,
+                outcome: Outcome::Unchanged,
+            });
+        }
+    }
+
+    let organization_id = organization_id_by_slug(conn, &draft.organization).await?;
+    let topic_ids = ids_by_slug(conn, "topic", &draft.topics, SlugTable::Topics).await?;
+    let life_event_ids =
+        ids_by_slug(conn, "life event", &draft.life_events, SlugTable::LifeEvents).await?;
+    for code in &draft.municipalities {
+        let found: i64 = municipalities::table
+            .filter(municipalities::ibge_code.eq(code))
+            .count()
+            .get_result(conn)
+            .await?;
+        if found == 0 {
+            return Err(StoreError::missing("municipality", code));
+        }
+    }
+    for id in &draft.locations {
+        let found: i64 = locations::table.find(id).count().get_result(conn).await?;
+        if found == 0 {
+            return Err(StoreError::missing("location", id));
+        }
+    }
+
+    let now = Utc::now();
+    let content = serde_json::to_value(&draft.content)?;
+    let published = draft.status == ServiceStatus::Published;
+    let published_at = match &existing {
+        Some((_, _, status, at)) if status == "published" && published => *at,
+        _ if published => Some(now),
+        _ => None,
+    };
+    let source = draft.source.as_ref();
+    let values = (
+        services::slug.eq(&draft.slug),
+        services::organization_id.eq(organization_id),
+        services::status.eq(draft.status.as_str()),
+        services::name.eq(&draft.content.name),
+        services::free.eq(draft.content.free),
+        services::digital.eq(draft.content.is_digital()),
+        services::statewide.eq(draft.municipalities.is_empty()),
+        services::content.eq(content),
+        services::fingerprint.eq(&fingerprint),
+        services::source.eq(source.map(|s| s.source.clone())),
+        services::external_id.eq(source.map(|s| s.external_id.clone())),
+        services::source_url.eq(source.and_then(|s| s.url.clone())),
+        services::source_updated_at.eq(source.and_then(|s| s.updated_at)),
+        services::published_at.eq(published_at),
+    );
+    let (id, outcome) = match &existing {
+        Some((id, _, _, _)) => {
+            diesel::update(services::table.find(*id))
+                .set((values, services::updated_at.eq(now)))
+                .execute(conn)
+                .await?;
+            (*id, Outcome::Updated)
+        }
+        None => {
+            let id = diesel::insert_into(services::table)
+                .values(values)
+                .returning(services::id)
+                .get_result(conn)
+                .await?;
+            (id, Outcome::Created)
+        }
+    };
+
+    replace_links(conn, id, draft, &topic_ids, &life_event_ids).await?;
+    Ok(Saved { id, outcome })
+}
+
+async fn replace_links(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    draft: &ServiceDraft,
+    topic_ids: &[Uuid],
+    life_event_ids: &[Uuid],
+) -> Result<(), StoreError> {
+    diesel::delete(service_topics::table.filter(service_topics::service_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(service_topics::table)
+        .values(
+            topic_ids
+                .iter()
+                .map(|t| (service_topics::service_id.eq(id), service_topics::topic_id.eq(*t)))
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+
+    diesel::delete(service_life_events::table.filter(service_life_events::service_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(service_life_events::table)
+        .values(
+            life_event_ids
+                .iter()
+                .map(|l| {
+                    (
+                        service_life_events::service_id.eq(id),
+                        service_life_events::life_event_id.eq(*l),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+
+    let mut segments: Vec<&str> = draft.segments.iter().map(|s| s.code()).collect();
+    segments.sort_unstable();
+    segments.dedup();
+    diesel::delete(service_segments::table.filter(service_segments::service_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(service_segments::table)
+        .values(
+            segments
+                .iter()
+                .map(|s| {
+                    (
+                        service_segments::service_id.eq(id),
+                        service_segments::segment_code.eq(*s),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+
+    diesel::delete(service_channel_types::table.filter(service_channel_types::service_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(service_channel_types::table)
+        .values(
+            draft
+                .content
+                .channel_types()
+                .iter()
+                .map(|c| {
+                    (
+                        service_channel_types::service_id.eq(id),
+                        service_channel_types::channel_type.eq(c.code()),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+
+    let mut municipality_codes = draft.municipalities.clone();
+    municipality_codes.sort_unstable();
+    municipality_codes.dedup();
+    diesel::delete(service_municipalities::table.filter(service_municipalities::service_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(service_municipalities::table)
+        .values(
+            municipality_codes
+                .iter()
+                .map(|m| {
+                    (
+                        service_municipalities::service_id.eq(id),
+                        service_municipalities::ibge_code.eq(*m),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+
+    let mut location_ids: Vec<Uuid> = Vec::new();
+    for location in &draft.locations {
+        if !location_ids.contains(location) {
+            location_ids.push(*location);
+        }
+    }
+    diesel::delete(service_locations::table.filter(service_locations::service_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(service_locations::table)
+        .values(
+            location_ids
+                .iter()
+                .zip(0..)
+                .map(|(l, position)| {
+                    (
+                        service_locations::service_id.eq(id),
+                        service_locations::location_id.eq(*l),
+                        service_locations::position.eq(position),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the related services of a service to the given slugs, in order; writes only when they
+/// differ. Returns the slugs that name no stored service (they are skipped).
+pub async fn save_related_services(
+    conn: &mut AsyncPgConnection,
+    service_id: Uuid,
+    slugs: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut wanted: Vec<Uuid> = Vec::new();
+    let mut missing = Vec::new();
+    for slug in slugs {
+        match ids_by_slug(conn, "service", std::slice::from_ref(slug), SlugTable::Services).await {
+            Ok(ids) => {
+                for id in ids {
+                    if id != service_id && !wanted.contains(&id) {
+                        wanted.push(id);
+                    }
+                }
+            }
+            Err(StoreError::MissingReference { .. }) => missing.push(slug.clone()),
+            Err(other) => return Err(other),
+        }
+    }
+    let current: Vec<Uuid> = related_services::table
+        .filter(related_services::service_id.eq(service_id))
+        .order(related_services::position.asc())
+        .select(related_services::related_id)
+        .load(conn)
+        .await?;
+    if current != wanted {
+        diesel::delete(related_services::table.filter(related_services::service_id.eq(service_id)))
+            .execute(conn)
+            .await?;
+        diesel::insert_into(related_services::table)
+            .values(
+                wanted
+                    .iter()
+                    .zip(0..)
+                    .map(|(r, position)| {
+                        (
+                            related_services::service_id.eq(service_id),
+                            related_services::related_id.eq(*r),
+                            related_services::position.eq(position),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .execute(conn)
+            .await?;
+    }
+    Ok(missing)
+}
+
+/// Inserts a topic unless one with its slug exists (imports never rename or move a topic).
+async fn ensure_topic(conn: &mut AsyncPgConnection, draft: &TopicDraft) -> Result<(), StoreError> {
+    diesel::insert_into(topics::table)
+        .values((
+            topics::slug.eq(&draft.slug),
+            topics::name.eq(&draft.name),
+            topics::description.eq(&draft.description),
+        ))
+        .on_conflict(topics::slug)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A slug free for a record identified elsewhere by `code`: `slug`, or `slug-code` when another
+/// record holds it.
+async fn free_organization_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    siorg: Option<&str>,
+) -> Result<String, StoreError> {
+    let holder: Option<Option<String>> = organizations::table
+        .filter(organizations::slug.eq(slug))
+        .select(organizations::siorg_code)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(match (holder, siorg) {
+        (Some(held_by), Some(code)) if held_by.as_deref() != Some(code) => format!("{slug}-{code}"),
+        _ => slug.to_owned(),
+    })
+}
+
+/// Saves an organization from a federated source, matched by SIORG code. `overwrite` as in
+/// `save_organization`.
+pub async fn save_federated_organization(
+    conn: &mut AsyncPgConnection,
+    draft: &OrganizationDraft,
+    overwrite: bool,
+) -> Result<(Uuid, String), StoreError> {
+    let mut draft = draft.clone();
+    draft.slug = free_organization_slug(conn, &draft.slug, draft.codes.siorg.as_deref()).await?;
+    save_organization(conn, &draft, OrganizationKey::Siorg, overwrite).await
+}
+
+/// Saves one imported service with its provider and topics, all or nothing: a bad record never
+/// leaves half a service. The provider is matched by SIORG code and left as it is when known; a
+/// slug held by another service gets the source as suffix.
+pub async fn save_imported_service(
+    conn: &mut AsyncPgConnection,
+    organization: &OrganizationDraft,
+    topic_drafts: &[TopicDraft],
+    draft: &ServiceDraft,
+) -> Result<Saved, StoreError> {
+    conn.transaction::<_, StoreError, _>(async |conn| {
+        let (_, organization_slug) = save_federated_organization(conn, organization, false).await?;
+        for topic in topic_drafts {
+            ensure_topic(conn, topic).await?;
+        }
+        let mut draft = draft.clone();
+        draft.organization = organization_slug;
+        if let Some(source) = &draft.source {
+            let holder: Option<(Option<String>, Option<String>)> = services::table
+                .filter(services::slug.eq(&draft.slug))
+                .select((services::source, services::external_id))
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some((held_source, held_id)) = holder {
+                if held_source.as_deref() != Some(source.source.as_str())
+                    || held_id.as_deref() != Some(source.external_id.as_str())
+                {
+                    draft.slug = format!("{}-{}", draft.slug, source.source);
+                }
+            }
+        }
+        save_service_in_transaction(conn, &draft).await
+    })
+    .await
+}
