@@ -77,7 +77,7 @@ pub struct Problem {
 pub enum ApiError {
     #[error("invalid query parameters")]
     InvalidQuery(Vec<InvalidField>),
-    #[error("{0} not found")]
+    #[error("not found: {0}")]
     NotFound(&'static str),
     #[error("no such route")]
     NoRoute,
@@ -106,7 +106,7 @@ impl ApiError {
                 "Parâmetros de consulta inválidos",
                 "Corrija os parâmetros indicados em `errors`.".into(),
             ),
-            ApiError::NotFound(what) => ("Não encontrado", format!("{what} não encontrado(a).")),
+            ApiError::NotFound(detail) => ("Não encontrado", (*detail).to_owned()),
             ApiError::NoRoute => (
                 "Não encontrado",
                 "Este endereço não existe na API. Veja /docs.".into(),
@@ -117,7 +117,8 @@ impl ApiError {
             ),
             ApiError::Store(StoreError::Unavailable(_)) => (
                 "Serviço indisponível",
-                "O banco de dados está indisponível no momento. Tente novamente em instantes.".into(),
+                "O banco de dados está indisponível no momento. Tente novamente em instantes."
+                    .into(),
             ),
             ApiError::Store(_) | ApiError::Internal(_) => (
                 "Erro interno",

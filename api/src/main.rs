@@ -12,7 +12,11 @@ use persistence::{admin, pool, seed, PoolSettings};
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/carta";
 
 #[derive(Parser)]
-#[command(name = "carta", version, about = "Carta: the service-catalogue API (Carta de Serviços ao Usuário)")]
+#[command(
+    name = "carta",
+    version,
+    about = "Carta: the service-catalogue API (Carta de Serviços ao Usuário)"
+)]
 struct Cli {
     /// PostgreSQL URL of the catalogue database.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
@@ -92,9 +96,14 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         LogFormat::Text => builder.compact().init(),
     }
 }

@@ -58,10 +58,16 @@ pub fn respond<T: Serialize>(
         format!("<{}>; rel=\"last\"", page_url(req, last)),
     ];
     if request.page > 1 {
-        links.push(format!("<{}>; rel=\"prev\"", page_url(req, request.page - 1)));
+        links.push(format!(
+            "<{}>; rel=\"prev\"",
+            page_url(req, request.page - 1)
+        ));
     }
     if request.page < last {
-        links.push(format!("<{}>; rel=\"next\"", page_url(req, request.page + 1)));
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            page_url(req, request.page + 1)
+        ));
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::LINK, links.join(", ")))

@@ -59,7 +59,8 @@ impl QueryParams {
     }
 
     pub fn invalid(&mut self, name: &str, code: &str, message: impl Into<String>) {
-        self.errors.push(InvalidField::parameter(name, code, message));
+        self.errors
+            .push(InvalidField::parameter(name, code, message));
     }
 
     /// A non-empty text value.
@@ -125,7 +126,12 @@ impl QueryParams {
     }
 
     /// One of a closed list of codes.
-    pub fn code<T: Copy>(&mut self, name: &str, all: &[T], code: impl Fn(T) -> &'static str) -> Option<T> {
+    pub fn code<T: Copy>(
+        &mut self,
+        name: &str,
+        all: &[T],
+        code: impl Fn(T) -> &'static str,
+    ) -> Option<T> {
         let codes: Vec<&str> = all.iter().map(|item| code(*item)).collect();
         let expected = format!("use um de {}", codes.join(", "));
         self.parsed(

@@ -252,10 +252,16 @@ fn complaint_place(
     } else if is_meaningful(organization.ombudsman_url.as_deref()) {
         Ok(format!(
             "Manifestações pela ouvidoria do órgão responsável ({}).",
-            organization.acronym.as_deref().unwrap_or(&organization.name)
+            organization
+                .acronym
+                .as_deref()
+                .unwrap_or(&organization.name)
         ))
     } else {
-        Err("Falta informar onde apresentar manifestações, e o órgão não tem ouvidoria cadastrada.".into())
+        Err(
+            "Falta informar onde apresentar manifestações, e o órgão não tem ouvidoria cadastrada."
+                .into(),
+        )
     }
 }
 

@@ -40,7 +40,9 @@ impl ServiceStatus {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == value)
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
     }
 }
 
@@ -469,11 +471,12 @@ pub fn summarize(description: &str, max_chars: usize) -> String {
     for ch in description.chars() {
         match ch {
             '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
+            _ if in_tag => {
+                in_tag = ch != '>';
+                if !in_tag && !text.ends_with(' ') && !text.is_empty() {
+                    text.push(' ');
+                }
             }
-            _ if in_tag => {}
             '*' | '#' | '_' | '`' => {}
             c if c.is_whitespace() => {
                 if !text.ends_with(' ') && !text.is_empty() {

@@ -88,15 +88,27 @@ fn time_estimate(errors: &mut Errors, pointer: &str, estimate: &TimeEstimate) {
     );
     if needs_amount {
         if estimate.max.is_none() {
-            errors.add(format!("{pointer}/max"), "required", "Informe o valor máximo do prazo.");
+            errors.add(
+                format!("{pointer}/max"),
+                "required",
+                "Informe o valor máximo do prazo.",
+            );
         }
         if estimate.unit.is_none() {
-            errors.add(format!("{pointer}/unit"), "required", "Informe a unidade do prazo.");
+            errors.add(
+                format!("{pointer}/unit"),
+                "required",
+                "Informe a unidade do prazo.",
+            );
         }
     }
     if estimate.kind == TimeEstimateKind::Between {
         match (estimate.min, estimate.max) {
-            (None, _) => errors.add(format!("{pointer}/min"), "required", "Informe o valor mínimo do prazo."),
+            (None, _) => errors.add(
+                format!("{pointer}/min"),
+                "required",
+                "Informe o valor mínimo do prazo.",
+            ),
             (Some(min), Some(max)) if min > max => errors.add(
                 format!("{pointer}/min"),
                 "out_of_range",
@@ -126,16 +138,35 @@ pub fn validate_service(draft: &ServiceDraft) -> Result<(), Vec<FieldError>> {
     }
     for (i, name) in content.popular_names.iter().enumerate() {
         errors.required(&format!("/popular_names/{i}"), name, "O nome popular");
-        errors.max_chars(&format!("/popular_names/{i}"), name, SHORT_TEXT_MAX, "O nome popular");
+        errors.max_chars(
+            &format!("/popular_names/{i}"),
+            name,
+            SHORT_TEXT_MAX,
+            "O nome popular",
+        );
     }
     errors.required("/description", &content.description, "A descrição");
-    errors.max_chars("/description", &content.description, DESCRIPTION_MAX, "A descrição");
+    errors.max_chars(
+        "/description",
+        &content.description,
+        DESCRIPTION_MAX,
+        "A descrição",
+    );
     for (i, keyword) in content.keywords.iter().enumerate() {
         errors.required(&format!("/keywords/{i}"), keyword, "A palavra-chave");
-        errors.max_chars(&format!("/keywords/{i}"), keyword, SHORT_TEXT_MAX, "A palavra-chave");
+        errors.max_chars(
+            &format!("/keywords/{i}"),
+            keyword,
+            SHORT_TEXT_MAX,
+            "A palavra-chave",
+        );
     }
     for (i, requester) in content.requesters.iter().enumerate() {
-        errors.required(&format!("/requesters/{i}/kind"), &requester.kind, "O tipo de solicitante");
+        errors.required(
+            &format!("/requesters/{i}/kind"),
+            &requester.kind,
+            "O tipo de solicitante",
+        );
     }
     if let Some(contact) = &content.contact {
         errors.max_chars("/contact", contact, LONG_TEXT_MAX, "O contato");
@@ -147,40 +178,86 @@ pub fn validate_service(draft: &ServiceDraft) -> Result<(), Vec<FieldError>> {
     for (i, step) in content.steps.iter().enumerate() {
         let at = format!("/steps/{i}");
         errors.required(&format!("{at}/title"), &step.title, "O título da etapa");
-        errors.max_chars(&format!("{at}/title"), &step.title, NAME_MAX, "O título da etapa");
+        errors.max_chars(
+            &format!("{at}/title"),
+            &step.title,
+            NAME_MAX,
+            "O título da etapa",
+        );
         if let Some(estimate) = &step.time_estimate {
             time_estimate(&mut errors, &format!("{at}/time_estimate"), estimate);
         }
         for (j, document) in step.documents.default.iter().enumerate() {
-            errors.required(&format!("{at}/documents/default/{j}/name"), &document.name, "O nome do documento");
+            errors.required(
+                &format!("{at}/documents/default/{j}/name"),
+                &document.name,
+                "O nome do documento",
+            );
         }
         for (j, cost) in step.costs.default.iter().enumerate() {
-            errors.required(&format!("{at}/costs/default/{j}/description"), &cost.description, "A descrição do custo");
+            errors.required(
+                &format!("{at}/costs/default/{j}/description"),
+                &cost.description,
+                "A descrição do custo",
+            );
             if cost.amount.is_some_and(|amount| amount.is_sign_negative()) {
-                errors.add(format!("{at}/costs/default/{j}/amount"), "out_of_range", "O valor não pode ser negativo.");
+                errors.add(
+                    format!("{at}/costs/default/{j}/amount"),
+                    "out_of_range",
+                    "O valor não pode ser negativo.",
+                );
             }
         }
         for (j, channel) in step.channels.default.iter().enumerate() {
-            errors.required(&format!("{at}/channels/default/{j}/description"), &channel.description, "A descrição do canal");
+            errors.required(
+                &format!("{at}/channels/default/{j}/description"),
+                &channel.description,
+                "A descrição do canal",
+            );
         }
         for (kind, cases) in [
-            ("documents", step.documents.cases.iter().map(|c| &c.description).collect::<Vec<_>>()),
-            ("costs", step.costs.cases.iter().map(|c| &c.description).collect()),
-            ("channels", step.channels.cases.iter().map(|c| &c.description).collect()),
+            (
+                "documents",
+                step.documents
+                    .cases
+                    .iter()
+                    .map(|c| &c.description)
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "costs",
+                step.costs.cases.iter().map(|c| &c.description).collect(),
+            ),
+            (
+                "channels",
+                step.channels.cases.iter().map(|c| &c.description).collect(),
+            ),
         ] {
             for (j, description) in cases.into_iter().enumerate() {
-                errors.required(&format!("{at}/{kind}/cases/{j}/description"), description, "A descrição do caso");
+                errors.required(
+                    &format!("{at}/{kind}/cases/{j}/description"),
+                    description,
+                    "A descrição do caso",
+                );
             }
         }
     }
     for (i, code) in draft.municipalities.iter().enumerate() {
         if !(1_000_000..=9_999_999).contains(code) {
-            errors.add(format!("/municipalities/{i}"), "invalid", "O código IBGE do município deve ter 7 dígitos.");
+            errors.add(
+                format!("/municipalities/{i}"),
+                "invalid",
+                "O código IBGE do município deve ter 7 dígitos.",
+            );
         }
     }
     for (i, slug) in draft.topics.iter().enumerate() {
         if !is_valid_slug(slug) {
-            errors.add(format!("/topics/{i}"), "invalid", "Identificador de tema inválido.");
+            errors.add(
+                format!("/topics/{i}"),
+                "invalid",
+                "Identificador de tema inválido.",
+            );
         }
     }
     errors.into_result()
@@ -239,7 +316,14 @@ mod tests {
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(
             pointers,
-            vec!["/slug", "/name", "/description", "/time_estimate/min", "/steps/0/title", "/municipalities/0"]
+            vec![
+                "/slug",
+                "/name",
+                "/description",
+                "/time_estimate/min",
+                "/steps/0/title",
+                "/municipalities/0"
+            ]
         );
     }
 

@@ -87,7 +87,11 @@ pub async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> Result
 }
 
 /// `CREATE DATABASE name TEMPLATE template`, on the server `server_url` points at.
-pub async fn clone_database(server_url: &str, template: &str, name: &str) -> Result<(), StoreError> {
+pub async fn clone_database(
+    server_url: &str,
+    template: &str,
+    name: &str,
+) -> Result<(), StoreError> {
     let mut conn = connect(server_url).await?;
     conn.batch_execute(&format!(
         "CREATE DATABASE {} TEMPLATE {}",
@@ -114,8 +118,9 @@ pub async fn migrate(database_url: &str) -> Result<usize, StoreError> {
     // The migration harness is synchronous; the wrapper drives the async connection from a
     // blocking thread.
     let applied = tokio::task::spawn_blocking(move || -> Result<usize, StoreError> {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         // Several instances may start at once: one migrates, the others wait and find nothing to do.
         diesel::connection::SimpleConnection::batch_execute(
             &mut conn,

@@ -214,7 +214,11 @@ pub async fn find_service(
         Ok(id) => query.filter(services::id.eq(id)),
         Err(_) => query.filter(services::slug.eq(id_or_slug.to_owned())),
     };
-    let Some((row, organization)) = query.first::<(ServiceRow, OrganizationRow)>(conn).await.optional()? else {
+    let Some((row, organization)) = query
+        .first::<(ServiceRow, OrganizationRow)>(conn)
+        .await
+        .optional()?
+    else {
         return Ok(None);
     };
     Ok(Some(assemble_service(conn, row, organization).await?))

@@ -44,7 +44,8 @@ impl OrganizationRow {
             slug: self.slug.clone(),
             name: self.name.clone(),
             acronym: self.acronym.clone(),
-            sphere: Sphere::from_code(&self.sphere).ok_or_else(|| corrupt("sphere", &self.sphere))?,
+            sphere: Sphere::from_code(&self.sphere)
+                .ok_or_else(|| corrupt("sphere", &self.sphere))?,
             ombudsman_url: self.ombudsman_url.clone(),
         })
     }
@@ -55,9 +56,12 @@ impl OrganizationRow {
         service_count: i64,
     ) -> Result<Organization, StoreError> {
         Ok(Organization {
-            kind: OrganizationKind::from_code(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
-            sphere: Sphere::from_code(&self.sphere).ok_or_else(|| corrupt("sphere", &self.sphere))?,
-            branch: Branch::from_code(&self.branch).ok_or_else(|| corrupt("branch", &self.branch))?,
+            kind: OrganizationKind::from_code(&self.kind)
+                .ok_or_else(|| corrupt("kind", &self.kind))?,
+            sphere: Sphere::from_code(&self.sphere)
+                .ok_or_else(|| corrupt("sphere", &self.sphere))?,
+            branch: Branch::from_code(&self.branch)
+                .ok_or_else(|| corrupt("branch", &self.branch))?,
             id: self.id,
             slug: self.slug,
             name: self.name,

@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::schema::{
-    life_events, locations, municipalities, organizations, related_services,
-    service_channel_types, service_life_events, service_locations, service_municipalities,
-    service_segments, service_topics, services, topics,
+    life_events, locations, municipalities, organizations, related_services, service_channel_types,
+    service_life_events, service_locations, service_municipalities, service_segments,
+    service_topics, services, topics,
 };
 use crate::StoreError;
 
@@ -182,7 +182,10 @@ pub async fn save_organization(
 }
 
 /// Saves a topic by slug; its parent must already exist.
-pub async fn save_topic(conn: &mut AsyncPgConnection, draft: &TopicDraft) -> Result<Uuid, StoreError> {
+pub async fn save_topic(
+    conn: &mut AsyncPgConnection,
+    draft: &TopicDraft,
+) -> Result<Uuid, StoreError> {
     let parent_id = match &draft.parent {
         Some(slug) => Some(
             topics::table
@@ -260,23 +263,25 @@ pub async fn save_location(
 ) -> Result<Uuid, StoreError> {
     let organization_id = organization_id_by_slug(conn, &draft.organization).await?;
     let opening_hours = serde_json::to_value(&draft.opening_hours)?;
-    let values = || (
-        locations::organization_id.eq(organization_id),
-        locations::name.eq(&draft.name),
-        locations::street.eq(&draft.address.street),
-        locations::number.eq(&draft.address.number),
-        locations::complement.eq(&draft.address.complement),
-        locations::district.eq(&draft.address.district),
-        locations::postal_code.eq(&draft.address.postal_code),
-        locations::municipality.eq(draft.municipality),
-        locations::lat.eq(draft.point.map(|p| p.lat)),
-        locations::lon.eq(draft.point.map(|p| p.lon)),
-        locations::opening_hours.eq(opening_hours.clone()),
-        locations::phone.eq(&draft.phone),
-        locations::email.eq(&draft.email),
-        locations::accessibility.eq(&draft.accessibility),
-        locations::responsible_sector.eq(&draft.responsible_sector),
-    );
+    let values = || {
+        (
+            locations::organization_id.eq(organization_id),
+            locations::name.eq(&draft.name),
+            locations::street.eq(&draft.address.street),
+            locations::number.eq(&draft.address.number),
+            locations::complement.eq(&draft.address.complement),
+            locations::district.eq(&draft.address.district),
+            locations::postal_code.eq(&draft.address.postal_code),
+            locations::municipality.eq(draft.municipality),
+            locations::lat.eq(draft.point.map(|p| p.lat)),
+            locations::lon.eq(draft.point.map(|p| p.lon)),
+            locations::opening_hours.eq(opening_hours.clone()),
+            locations::phone.eq(&draft.phone),
+            locations::email.eq(&draft.email),
+            locations::accessibility.eq(&draft.accessibility),
+            locations::responsible_sector.eq(&draft.responsible_sector),
+        )
+    };
     diesel::insert_into(locations::table)
         .values((locations::id.eq(draft.id), values()))
         .on_conflict(locations::id)
@@ -337,8 +342,10 @@ pub async fn save_service(
     conn: &mut AsyncPgConnection,
     draft: &ServiceDraft,
 ) -> Result<Saved, StoreError> {
-    conn.transaction::<_, StoreError, _>(async |conn| save_service_in_transaction(conn, draft).await)
-        .await
+    conn.transaction::<_, StoreError, _>(async |conn| {
+        save_service_in_transaction(conn, draft).await
+    })
+    .await
 }
 
 async fn save_service_in_transaction(
@@ -387,8 +394,13 @@ async fn save_service_in_transaction(
 
     let organization_id = organization_id_by_slug(conn, &draft.organization).await?;
     let topic_ids = ids_by_slug(conn, "topic", &draft.topics, SlugTable::Topics).await?;
-    let life_event_ids =
-        ids_by_slug(conn, "life event", &draft.life_events, SlugTable::LifeEvents).await?;
+    let life_event_ids = ids_by_slug(
+        conn,
+        "life event",
+        &draft.life_events,
+        SlugTable::LifeEvents,
+    )
+    .await?;
     for code in &draft.municipalities {
         let found: i64 = municipalities::table
             .filter(municipalities::ibge_code.eq(code))
@@ -467,7 +479,12 @@ async fn replace_links(
         .values(
             topic_ids
                 .iter()
-                .map(|t| (service_topics::service_id.eq(id), service_topics::topic_id.eq(*t)))
+                .map(|t| {
+                    (
+                        service_topics::service_id.eq(id),
+                        service_topics::topic_id.eq(*t),
+                    )
+                })
                 .collect::<Vec<_>>(),
         )
         .execute(conn)
@@ -591,7 +608,14 @@ pub async fn save_related_services(
     let mut wanted: Vec<Uuid> = Vec::new();
     let mut missing = Vec::new();
     for slug in slugs {
-        match ids_by_slug(conn, "service", std::slice::from_ref(slug), SlugTable::Services).await {
+        match ids_by_slug(
+            conn,
+            "service",
+            std::slice::from_ref(slug),
+            SlugTable::Services,
+        )
+        .await
+        {
             Ok(ids) => {
                 for id in ids {
                     if id != service_id && !wanted.contains(&id) {

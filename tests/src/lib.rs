@@ -1,1 +1,223 @@
+//! Test harness: every test gets its own PostgreSQL database, cloned from a migrated (and, for
+//! most tests, seeded) template, and drops it when done. Tests run in parallel and leave nothing.
+//!
+//! Templates are named after a fingerprint of the migrations and the seed data, so a change to
+//! either builds a fresh one; an advisory lock makes concurrent test processes build it once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::HeaderMap;
+use actix_web::http::StatusCode;
+use actix_web::test;
+use carta_api::{build_app, AppState};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use persistence::{admin, pool, seed, writes, PoolSettings};
+
+/// The server tests create their databases on.
+pub fn server_url() -> String {
+    std::env::var("CARTA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// Migrated, no catalogue.
+    Empty,
+    /// Migrated and loaded with the sample catalogue.
+    Seeded,
+}
+
+fn template_name(contents: Contents) -> String {
+    let seed = seed::data().expect("seed data");
+    let fingerprint = writes::fingerprint(&(
+        admin::migrations_fingerprint().expect("migrations"),
+        &seed.organizations,
+        &seed.topics,
+        &seed.life_events,
+        &seed.locations,
+        &seed.services,
+        &seed.municipalities,
+    ));
+    let kind = match contents {
+        Contents::Empty => "empty",
+        Contents::Seeded => "seeded",
+    };
+    format!("carta_tpl_{kind}_{}", &fingerprint[..16])
+}
+
+async fn ensure_template(contents: Contents) -> String {
+    let name = template_name(contents);
+    let server = server_url();
+    let mut lock = admin::connect(&server)
+        .await
+        .expect("connect to the test server");
+    lock.batch_execute(&format!("SELECT pg_advisory_lock(hashtext('{name}'))"))
+        .await
+        .unwrap();
+    if !admin::database_exists(&mut lock, &name).await.unwrap() {
+        // Built under another name and renamed when complete, so a crash never leaves a
+        // half-built template behind under the real name.
+        let building = format!("{name}_building");
+        admin::drop_database(&server, &building).await.unwrap();
+        lock.batch_execute(&format!("CREATE DATABASE \"{building}\""))
+            .await
+            .unwrap();
+        let url = admin::with_database(&server, &building).unwrap();
+        admin::migrate(&url).await.expect("migrate the template");
+        if contents == Contents::Seeded {
+            let mut conn = admin::connect(&url).await.unwrap();
+            seed::run(&mut conn).await.expect("seed the template");
+        }
+        lock.batch_execute(&format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+        ))
+        .await
+        .unwrap();
+    }
+    lock.batch_execute(&format!("SELECT pg_advisory_unlock(hashtext('{name}'))"))
+        .await
+        .unwrap();
+    name
+}
+
+/// A database of one test, dropped when the value is.
+pub struct TestDb {
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new(contents: Contents) -> TestDb {
+        let template = ensure_template(contents).await;
+        let name = format!("carta_test_{}", uuid::Uuid::new_v4().simple());
+        admin::clone_database(&server_url(), &template, &name)
+            .await
+            .expect("clone the template");
+        TestDb {
+            url: admin::with_database(&server_url(), &name).unwrap(),
+            name,
+        }
+    }
+
+    pub async fn seeded() -> TestDb {
+        TestDb::new(Contents::Seeded).await
+    }
+
+    pub async fn empty() -> TestDb {
+        TestDb::new(Contents::Empty).await
+    }
+
+    pub async fn connect(&self) -> AsyncPgConnection {
+        admin::connect(&self.url).await.unwrap()
+    }
+
+    /// A single value of a SQL query, for assertions on what was stored.
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            value: i64,
+        }
+        let mut conn = self.connect().await;
+        let row: Row = diesel::sql_query(sql).get_result(&mut conn).await.unwrap();
+        row.value
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async: use a runtime of its own on a plain thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(admin::drop_database(&server_url(), &name))
+        })
+        .join();
+    }
+}
+
+/// The real application on a test database.
+pub async fn app(
+    db: &TestDb,
+) -> impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+    let settings = PoolSettings {
+        max_size: 4,
+        ..PoolSettings::default()
+    };
+    let state = AppState {
+        pool: pool::build_pool(&db.url, &settings).unwrap(),
+    };
+    test::init_service(build_app(state).unwrap()).await
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code; returns the body.
+    pub fn problem(&self, status: u16, code: &str) -> serde_json::Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{}", self.text);
+        assert_eq!(body["status"], status);
+        assert!(body["title"].is_string() && body["detail"].is_string());
+        body
+    }
+}
+
+pub async fn send<S, B>(app: &S, request: Request) -> Reply
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response = test::call_service(app, request).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    Reply {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub async fn get<S, B>(app: &S, uri: &str) -> Reply
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(app, test::TestRequest::get().uri(uri).to_request()).await
+}
+
+/// The slugs of a list response's items.
+pub fn slugs(body: &serde_json::Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["slug"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

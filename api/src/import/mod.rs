@@ -11,6 +11,8 @@ use persistence::writes::{self, Outcome};
 use persistence::StoreError;
 use uuid::Uuid;
 
+use domain::validation::{validate_service, FieldError};
+
 use self::govbr_xml::Unmapped;
 
 /// What an import did, file by file.
@@ -24,6 +26,8 @@ pub struct ImportReport {
     pub failed: Vec<(String, String)>,
     /// Fields that could not be mapped, by file.
     pub unmapped: Vec<(String, Unmapped)>,
+    /// Rules a record breaks; it is imported as its source published it, and reported.
+    pub invalid: Vec<(String, FieldError)>,
     pub organ_pages: usize,
     /// Related services naming a federal id absent from the corpus.
     pub unresolved_related: usize,
@@ -36,6 +40,12 @@ impl ImportReport {
         for (file, reason) in &self.failed {
             out.push_str(&format!("FAILED   {file}: {reason}\n"));
         }
+        for (file, error) in &self.invalid {
+            out.push_str(&format!(
+                "INVALID  {file}: {} {}\n",
+                error.pointer, error.message
+            ));
+        }
         for (file, unmapped) in &self.unmapped {
             out.push_str(&format!(
                 "UNMAPPED {file}: {} ({})\n",
@@ -44,13 +54,14 @@ impl ImportReport {
         }
         out.push_str(&format!(
             "{} files: {} created, {} updated, {} unchanged, {} failed; {} unmapped fields; \
-             {} organ pages; {} related services not in the corpus\n",
+             {} rule violations; {} organ pages; {} related services not in the corpus\n",
             self.files,
             self.created,
             self.updated,
             self.unchanged,
             self.failed.len(),
             self.unmapped.len(),
+            self.invalid.len(),
             self.organ_pages,
             self.unresolved_related,
         ));
@@ -89,7 +100,11 @@ pub async fn import_govbr_xml(
     dir: &Path,
 ) -> Result<ImportReport, ImportError> {
     let nested = dir.join("cartas-servico").join("v3").join("servicos");
-    let services_dir = if nested.is_dir() { nested } else { dir.to_path_buf() };
+    let services_dir = if nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    };
     let organs_dir = dir.join("conteudo").join("orgaos");
     let files = xml_files(&services_dir)
         .map_err(|e| ImportError::Io(services_dir.display().to_string(), e))?;
@@ -124,12 +139,19 @@ pub async fn import_govbr_xml(
     let mut federal_ids: HashMap<i64, String> = HashMap::new();
     for (_, service) in &parsed {
         if let Some(id) = service.federal_id {
-            federal_ids.entry(id).or_insert_with(|| service.draft.slug.clone());
+            federal_ids
+                .entry(id)
+                .or_insert_with(|| service.draft.slug.clone());
         }
     }
 
     let mut stored: Vec<(Uuid, Vec<i64>)> = Vec::with_capacity(parsed.len());
     for (label, service) in parsed {
+        if let Err(errors) = validate_service(&service.draft) {
+            report
+                .invalid
+                .extend(errors.into_iter().map(|e| (label.clone(), e)));
+        }
         match writes::save_imported_service(
             conn,
             &service.organization,

@@ -34,7 +34,12 @@ impl QueryModel for OrganizationList {
             filter: OrganizationFilter {
                 sphere: params.code(
                     "sphere",
-                    &[Sphere::Federal, Sphere::State, Sphere::Municipal, Sphere::Private],
+                    &[
+                        Sphere::Federal,
+                        Sphere::State,
+                        Sphere::Municipal,
+                        Sphere::Private,
+                    ],
                     Sphere::code,
                 ),
             },
@@ -84,5 +89,5 @@ pub async fn get_organization(
     reads::find_organization(&mut conn, &path)
         .await?
         .map(web::Json)
-        .ok_or(ApiError::NotFound("Órgão"))
+        .ok_or(ApiError::NotFound("Nenhum órgão tem este id ou slug."))
 }

@@ -94,7 +94,8 @@ pub struct LocationList {
 }
 
 impl QueryModel for LocationList {
-    const PARAMETERS: &'static [&'static str] = &["municipality", "organization", "page", "per_page"];
+    const PARAMETERS: &'static [&'static str] =
+        &["municipality", "organization", "page", "per_page"];
 
     fn read(params: &mut QueryParams) -> Self {
         LocationList {
@@ -145,10 +146,13 @@ pub async fn get_location(
     _: Strict<NoParams>,
 ) -> ApiResult<web::Json<Location>> {
     // A malformed id names no location: 404, like any unknown id.
-    let id = Uuid::parse_str(&path).map_err(|_| ApiError::NotFound("Unidade de atendimento"))?;
+    let id = Uuid::parse_str(&path)
+        .map_err(|_| ApiError::NotFound("Nenhuma unidade de atendimento tem este id."))?;
     let mut conn = state.connection().await?;
     reads::find_location(&mut conn, id)
         .await?
         .map(web::Json)
-        .ok_or(ApiError::NotFound("Unidade de atendimento"))
+        .ok_or(ApiError::NotFound(
+            "Nenhuma unidade de atendimento tem este id.",
+        ))
 }

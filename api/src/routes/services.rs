@@ -138,5 +138,7 @@ pub async fn get_service(
     reads::find_service(&mut conn, &path)
         .await?
         .map(web::Json)
-        .ok_or(ApiError::NotFound("Serviço"))
+        .ok_or(ApiError::NotFound(
+            "Nenhum serviço publicado tem este id ou slug.",
+        ))
 }
