@@ -129,7 +129,8 @@ pub struct Topic {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Published services tagged with this topic or any of its descendants.
+    /// Published-service tags on this topic and its descendants (a service tagged at two levels of
+    /// one branch counts twice).
     pub service_count: i64,
     #[schema(no_recursion)]
     pub children: Vec<Topic>,

@@ -1,8 +1,6 @@
 //! Database lifecycle: create if missing, migrate, clone from a template, drop. Used by
 //! `carta migrate`/`carta serve` and by the test harness.
 
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -13,14 +11,6 @@ use crate::schema::{channel_types, segments};
 use crate::StoreError;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-
-/// A stable fingerprint of the embedded migrations, so test templates are rebuilt when they change.
-pub fn migrations_fingerprint() -> Result<String, StoreError> {
-    let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS)
-        .map_err(|e| StoreError::Migration(e.to_string()))?;
-    let names: Vec<String> = migrations.iter().map(|m| m.name().to_string()).collect();
-    Ok(crate::writes::fingerprint(&names))
-}
 
 /// Splits a database URL into the server's maintenance URL and the database name.
 pub fn split_database_url(database_url: &str) -> Result<(String, String), StoreError> {

@@ -7,7 +7,7 @@ pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("{what} `{key}` does not exist")]
     MissingReference { what: &'static str, key: String },
     #[error("stored data could not be read: {0}")]
@@ -21,6 +21,23 @@ impl StoreError {
         StoreError::MissingReference {
             what,
             key: key.to_string(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            // A lost connection or a statement past its timeout: the database is not answering
+            // in time, and the client may retry.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                StoreError::Unavailable(error.to_string())
+            }
+            Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                StoreError::Unavailable(error.to_string())
+            }
+            _ => StoreError::Query(error),
         }
     }
 }

@@ -93,6 +93,16 @@ async fn resolve(
         },
         None => None,
     };
+    if let Some(code) = filter.municipality {
+        let known: i64 = municipalities::table
+            .filter(municipalities::ibge_code.eq(code))
+            .count()
+            .get_result(conn)
+            .await?;
+        if known == 0 {
+            return Ok(None);
+        }
+    }
     Ok(Some(ResolvedFilter {
         organization_id,
         topic_ids,
@@ -386,11 +396,15 @@ pub async fn find_organization(
     let Some(id) = find_id!(conn, organizations, id_or_slug)? else {
         return Ok(None);
     };
-    let row: OrganizationRow = organizations::table
+    let Some(row) = organizations::table
         .find(id)
         .select(OrganizationRow::as_select())
-        .first(conn)
-        .await?;
+        .first::<OrganizationRow>(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
     let parent = match row.parent_id {
         Some(parent_id) => Some(
             organizations::table

@@ -370,8 +370,10 @@ async fn save_service_in_transaction(
                 .first(conn)
                 .await
                 .optional()?,
+            // Records without a source are matched by slug, never an imported one.
             None => services::table
                 .filter(services::slug.eq(&draft.slug))
+                .filter(services::source.is_null())
                 .select((
                     services::id,
                     services::fingerprint,
@@ -465,6 +467,23 @@ async fn save_service_in_transaction(
     Ok(Saved { id, outcome })
 }
 
+/// Replaces the `(service_id, $column)` rows of a link table with the given values.
+macro_rules! replace_rows {
+    ($conn:expr, $table:ident, $column:ident, $id:expr, $values:expr) => {{
+        diesel::delete($table::table.filter($table::service_id.eq($id)))
+            .execute($conn)
+            .await?;
+        let rows: Vec<_> = $values
+            .into_iter()
+            .map(|value| ($table::service_id.eq($id), $table::$column.eq(value)))
+            .collect();
+        diesel::insert_into($table::table)
+            .values(rows)
+            .execute($conn)
+            .await?;
+    }};
+}
+
 async fn replace_links(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -472,103 +491,41 @@ async fn replace_links(
     topic_ids: &[Uuid],
     life_event_ids: &[Uuid],
 ) -> Result<(), StoreError> {
-    diesel::delete(service_topics::table.filter(service_topics::service_id.eq(id)))
-        .execute(conn)
-        .await?;
-    diesel::insert_into(service_topics::table)
-        .values(
-            topic_ids
-                .iter()
-                .map(|t| {
-                    (
-                        service_topics::service_id.eq(id),
-                        service_topics::topic_id.eq(*t),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        )
-        .execute(conn)
-        .await?;
-
-    diesel::delete(service_life_events::table.filter(service_life_events::service_id.eq(id)))
-        .execute(conn)
-        .await?;
-    diesel::insert_into(service_life_events::table)
-        .values(
-            life_event_ids
-                .iter()
-                .map(|l| {
-                    (
-                        service_life_events::service_id.eq(id),
-                        service_life_events::life_event_id.eq(*l),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        )
-        .execute(conn)
-        .await?;
-
+    replace_rows!(
+        conn,
+        service_topics,
+        topic_id,
+        id,
+        topic_ids.iter().copied()
+    );
+    replace_rows!(
+        conn,
+        service_life_events,
+        life_event_id,
+        id,
+        life_event_ids.iter().copied()
+    );
     let mut segments: Vec<&str> = draft.segments.iter().map(|s| s.code()).collect();
     segments.sort_unstable();
     segments.dedup();
-    diesel::delete(service_segments::table.filter(service_segments::service_id.eq(id)))
-        .execute(conn)
-        .await?;
-    diesel::insert_into(service_segments::table)
-        .values(
-            segments
-                .iter()
-                .map(|s| {
-                    (
-                        service_segments::service_id.eq(id),
-                        service_segments::segment_code.eq(*s),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        )
-        .execute(conn)
-        .await?;
-
-    diesel::delete(service_channel_types::table.filter(service_channel_types::service_id.eq(id)))
-        .execute(conn)
-        .await?;
-    diesel::insert_into(service_channel_types::table)
-        .values(
-            draft
-                .content
-                .channel_types()
-                .iter()
-                .map(|c| {
-                    (
-                        service_channel_types::service_id.eq(id),
-                        service_channel_types::channel_type.eq(c.code()),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        )
-        .execute(conn)
-        .await?;
-
+    replace_rows!(conn, service_segments, segment_code, id, segments);
+    let channel_types: Vec<&str> = draft
+        .content
+        .channel_types()
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    replace_rows!(conn, service_channel_types, channel_type, id, channel_types);
     let mut municipality_codes = draft.municipalities.clone();
     municipality_codes.sort_unstable();
     municipality_codes.dedup();
-    diesel::delete(service_municipalities::table.filter(service_municipalities::service_id.eq(id)))
-        .execute(conn)
-        .await?;
-    diesel::insert_into(service_municipalities::table)
-        .values(
-            municipality_codes
-                .iter()
-                .map(|m| {
-                    (
-                        service_municipalities::service_id.eq(id),
-                        service_municipalities::ibge_code.eq(*m),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        )
-        .execute(conn)
-        .await?;
+    replace_rows!(
+        conn,
+        service_municipalities,
+        ibge_code,
+        id,
+        municipality_codes
+    );
 
     let mut location_ids: Vec<Uuid> = Vec::new();
     for location in &draft.locations {
@@ -608,53 +565,61 @@ pub async fn save_related_services(
     let mut wanted: Vec<Uuid> = Vec::new();
     let mut missing = Vec::new();
     for slug in slugs {
-        match ids_by_slug(
-            conn,
-            "service",
-            std::slice::from_ref(slug),
-            SlugTable::Services,
-        )
-        .await
-        {
-            Ok(ids) => {
-                for id in ids {
-                    if id != service_id && !wanted.contains(&id) {
-                        wanted.push(id);
-                    }
-                }
-            }
+        let single = std::slice::from_ref(slug);
+        match ids_by_slug(conn, "service", single, SlugTable::Services).await {
+            Ok(ids) => wanted.extend(ids),
             Err(StoreError::MissingReference { .. }) => missing.push(slug.clone()),
             Err(other) => return Err(other),
         }
     }
-    let current: Vec<Uuid> = related_services::table
-        .filter(related_services::service_id.eq(service_id))
-        .order(related_services::position.asc())
-        .select(related_services::related_id)
-        .load(conn)
-        .await?;
-    if current != wanted {
+    save_related_service_ids(conn, service_id, &wanted).await?;
+    Ok(missing)
+}
+
+/// Sets the related services of a service to the given ids, in order and in one transaction;
+/// writes only when they differ.
+pub async fn save_related_service_ids(
+    conn: &mut AsyncPgConnection,
+    service_id: Uuid,
+    ids: &[Uuid],
+) -> Result<(), StoreError> {
+    let mut wanted: Vec<Uuid> = Vec::new();
+    for id in ids {
+        if *id != service_id && !wanted.contains(id) {
+            wanted.push(*id);
+        }
+    }
+    conn.transaction::<_, StoreError, _>(async |conn| {
+        let current: Vec<Uuid> = related_services::table
+            .filter(related_services::service_id.eq(service_id))
+            .order(related_services::position.asc())
+            .select(related_services::related_id)
+            .load(conn)
+            .await?;
+        if current == wanted {
+            return Ok(());
+        }
         diesel::delete(related_services::table.filter(related_services::service_id.eq(service_id)))
             .execute(conn)
             .await?;
+        let rows: Vec<_> = wanted
+            .iter()
+            .zip(0..)
+            .map(|(related, position)| {
+                (
+                    related_services::service_id.eq(service_id),
+                    related_services::related_id.eq(*related),
+                    related_services::position.eq(position),
+                )
+            })
+            .collect();
         diesel::insert_into(related_services::table)
-            .values(
-                wanted
-                    .iter()
-                    .zip(0..)
-                    .map(|(r, position)| {
-                        (
-                            related_services::service_id.eq(service_id),
-                            related_services::related_id.eq(*r),
-                            related_services::position.eq(position),
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )
+            .values(rows)
             .execute(conn)
             .await?;
-    }
-    Ok(missing)
+        Ok(())
+    })
+    .await
 }
 
 /// Inserts a topic unless one with its slug exists (imports never rename or move a topic).

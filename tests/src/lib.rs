@@ -29,10 +29,31 @@ pub enum Contents {
     Seeded,
 }
 
+/// The text of every migration file, so editing one rebuilds the templates.
+fn migration_sources() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("migrations folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../persistence/migrations");
+    let mut sources = Vec::new();
+    walk(&root, &mut sources);
+    sources.sort();
+    sources
+}
+
 fn template_name(contents: Contents) -> String {
     let seed = seed::data().expect("seed data");
     let fingerprint = writes::fingerprint(&(
-        admin::migrations_fingerprint().expect("migrations"),
+        migration_sources(),
+        env!("CARGO_PKG_VERSION"),
         &seed.organizations,
         &seed.topics,
         &seed.life_events,
@@ -57,6 +78,7 @@ async fn ensure_template(contents: Contents) -> String {
         .await
         .unwrap();
     if !admin::database_exists(&mut lock, &name).await.unwrap() {
+        drop_stale_templates(&mut lock, &name).await;
         // Built under another name and renamed when complete, so a crash never leaves a
         // half-built template behind under the real name.
         let building = format!("{name}_building");
@@ -80,6 +102,27 @@ async fn ensure_template(contents: Contents) -> String {
         .await
         .unwrap();
     name
+}
+
+/// Templates of the same kind built from older migrations or seed data.
+async fn drop_stale_templates(conn: &mut AsyncPgConnection, current: &str) {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let prefix = current.rsplit_once('_').map(|(p, _)| p).unwrap_or(current);
+    let stale: Vec<Name> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE $1 || '\\_%' AND datname <> $2 AND datname NOT LIKE '%\\_building'",
+    )
+    .bind::<diesel::sql_types::Text, _>(prefix)
+    .bind::<diesel::sql_types::Text, _>(current)
+    .load(conn)
+    .await
+    .unwrap_or_default();
+    for Name { datname } in stale {
+        let _ = admin::drop_database(&server_url(), &datname).await;
+    }
 }
 
 /// A database of one test, dropped when the value is.

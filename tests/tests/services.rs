@@ -159,11 +159,16 @@ async fn filters_combine_with_and() {
         sorted(slugs(&body)),
         published_slugs(|s| s.topics.iter().any(|t| subtree.contains(t)))
     );
-    // Unknown references match nothing.
-    let body = get(&app, "/v1/services?organization=nao-existe")
-        .await
-        .json();
-    assert_eq!(body["total"], 0);
+    // Unknown references match nothing, not even statewide services.
+    for query in [
+        "organization=nao-existe",
+        "topic=nao-existe",
+        "life_event=nao-existe",
+        "municipality=9999999",
+    ] {
+        let body = get(&app, &format!("/v1/services?{query}")).await.json();
+        assert_eq!(body["total"], 0, "{query}");
+    }
 }
 
 #[actix_web::test]

@@ -136,16 +136,9 @@ pub async fn import_govbr_xml(
         }
     }
 
-    let mut federal_ids: HashMap<i64, String> = HashMap::new();
-    for (_, service) in &parsed {
-        if let Some(id) = service.federal_id {
-            federal_ids
-                .entry(id)
-                .or_insert_with(|| service.draft.slug.clone());
-        }
-    }
-
-    let mut stored: Vec<(Uuid, Vec<i64>)> = Vec::with_capacity(parsed.len());
+    // Federal ids name related services; the real corpus repeats some, and the first file wins.
+    let mut federal_ids: HashMap<i64, Uuid> = HashMap::new();
+    let mut stored: Vec<(String, Uuid, Vec<i64>)> = Vec::with_capacity(parsed.len());
     for (label, service) in parsed {
         if let Err(errors) = validate_service(&service.draft) {
             report
@@ -166,7 +159,10 @@ pub async fn import_govbr_xml(
                     Outcome::Updated => report.updated += 1,
                     Outcome::Unchanged => report.unchanged += 1,
                 }
-                stored.push((saved.id, service.related_federal_ids));
+                if let Some(federal_id) = service.federal_id {
+                    federal_ids.entry(federal_id).or_insert(saved.id);
+                }
+                stored.push((label.clone(), saved.id, service.related_federal_ids));
                 report
                     .unmapped
                     .extend(service.unmapped.into_iter().map(|u| (label.clone(), u)));
@@ -176,19 +172,24 @@ pub async fn import_govbr_xml(
         }
     }
 
-    for (id, related) in stored {
-        let slugs: Vec<String> = related
+    for (label, id, related) in stored {
+        let ids: Vec<Uuid> = related
             .iter()
             .filter_map(|federal_id| {
-                let slug = federal_ids.get(federal_id).cloned();
-                if slug.is_none() {
+                let found = federal_ids.get(federal_id).copied();
+                if found.is_none() {
                     report.unresolved_related += 1;
                 }
-                slug
+                found
             })
             .collect();
-        let missing = writes::save_related_services(conn, id, &slugs).await?;
-        report.unresolved_related += missing.len();
+        match writes::save_related_service_ids(conn, id, &ids).await {
+            Ok(()) => {}
+            Err(StoreError::Unavailable(e)) => return Err(StoreError::Unavailable(e).into()),
+            Err(e) => report
+                .failed
+                .push((label, format!("related services: {e}"))),
+        }
     }
 
     if organs_dir.is_dir() {
@@ -205,8 +206,18 @@ pub async fn import_govbr_xml(
             };
             match govbr_xml::parse_organ_page(&xml) {
                 Ok(page) => {
-                    writes::save_federated_organization(conn, &page.organization, true).await?;
-                    report.organ_pages += 1;
+                    let saved =
+                        writes::save_federated_organization(conn, &page.organization, true).await;
+                    match saved {
+                        Ok(_) => report.organ_pages += 1,
+                        Err(StoreError::Unavailable(e)) => {
+                            return Err(StoreError::Unavailable(e).into())
+                        }
+                        Err(e) => {
+                            report.failed.push((label, e.to_string()));
+                            continue;
+                        }
+                    }
                     report
                         .unmapped
                         .extend(page.unmapped.into_iter().map(|u| (label.clone(), u)));

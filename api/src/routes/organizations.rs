@@ -56,6 +56,8 @@ impl QueryModel for OrganizationList {
         (status = 200, description = "A page of organizations", body = Paginated<Organization>,
             headers(("Link" = String, description = "RFC 8288 links"))),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations")]
@@ -77,6 +79,10 @@ pub async fn list_organizations(
     responses(
         (status = 200, description = "The organization", body = Organization),
         (status = 404, description = "Unknown organization", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations/{id_or_slug}")]

@@ -58,6 +58,8 @@ impl QueryModel for MunicipalityList {
         (status = 200, description = "A page of municipalities", body = Paginated<Municipality>,
             headers(("Link" = String, description = "RFC 8288 links"))),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/municipalities")]
@@ -116,6 +118,8 @@ impl QueryModel for LocationList {
         (status = 200, description = "A page of service units", body = Paginated<Location>,
             headers(("Link" = String, description = "RFC 8288 links"))),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/locations")]
@@ -137,6 +141,10 @@ pub async fn list_locations(
     responses(
         (status = 200, description = "The service unit", body = Location),
         (status = 404, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/locations/{id}")]

@@ -101,6 +101,8 @@ impl QueryModel for ServiceList {
             headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"))),
         (status = 422, description = "Unknown parameter, bad value or page past the last", body = Problem,
             content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/services")]
@@ -125,6 +127,10 @@ pub async fn list_services(
     responses(
         (status = 200, description = "The service", body = Service),
         (status = 404, description = "No published service has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
 )]

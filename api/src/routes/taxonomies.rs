@@ -12,6 +12,8 @@ use crate::AppState;
     responses(
         (status = 200, description = "Root topics with their children", body = Vec<Topic>),
         (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/topics")]
@@ -29,6 +31,8 @@ pub async fn list_topics(
     responses(
         (status = 200, description = "Life events by name", body = Vec<LifeEvent>),
         (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 #[get("/life-events")]

@@ -183,3 +183,4 @@ CREATE TABLE related_services (
     PRIMARY KEY (service_id, related_id),
     CHECK (service_id <> related_id)
 );
+CREATE INDEX related_services_related ON related_services (related_id);
