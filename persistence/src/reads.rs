@@ -67,6 +67,18 @@ async fn topic_subtree(conn: &mut AsyncPgConnection, root: Uuid) -> Result<Vec<U
     Ok(ids)
 }
 
+pub(crate) async fn municipality_exists(
+    conn: &mut AsyncPgConnection,
+    ibge_code: i32,
+) -> Result<bool, StoreError> {
+    let found: i64 = municipalities::table
+        .filter(municipalities::ibge_code.eq(ibge_code))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(found > 0)
+}
+
 /// Resolves slugs to ids; `None` when a referenced record does not exist (nothing can match).
 async fn resolve(
     conn: &mut AsyncPgConnection,
@@ -94,12 +106,7 @@ async fn resolve(
         None => None,
     };
     if let Some(code) = filter.municipality {
-        let known: i64 = municipalities::table
-            .filter(municipalities::ibge_code.eq(code))
-            .count()
-            .get_result(conn)
-            .await?;
-        if known == 0 {
+        if !municipality_exists(conn, code).await? {
             return Ok(None);
         }
     }

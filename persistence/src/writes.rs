@@ -404,12 +404,7 @@ async fn save_service_in_transaction(
     )
     .await?;
     for code in &draft.municipalities {
-        let found: i64 = municipalities::table
-            .filter(municipalities::ibge_code.eq(code))
-            .count()
-            .get_result(conn)
-            .await?;
-        if found == 0 {
+        if !crate::reads::municipality_exists(conn, *code).await? {
             return Err(StoreError::missing("municipality", code));
         }
     }
