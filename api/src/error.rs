@@ -166,3 +166,12 @@ impl ResponseError for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<crate::search::SearchError> for ApiError {
+    fn from(error: crate::search::SearchError) -> Self {
+        match error {
+            crate::search::SearchError::Store(error) => ApiError::Store(error),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

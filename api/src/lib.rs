@@ -6,6 +6,7 @@ pub mod middleware;
 pub mod pagination;
 pub mod query;
 pub mod routes;
+pub mod search;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -21,9 +22,21 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    pub search: std::sync::Arc<search::SearchIndex>,
 }
 
 impl AppState {
+    /// Builds the search index from the database and keeps it following the catalogue, polling
+    /// its change log every `follow_every`.
+    pub async fn start(
+        pool: DbPool,
+        follow_every: std::time::Duration,
+    ) -> Result<AppState, ApiError> {
+        let search = search::build(&pool).await?;
+        search::spawn_follower(&search, pool.clone(), follow_every);
+        Ok(AppState { pool, search })
+    }
+
     pub async fn connection(&self) -> Result<DbConn, StoreError> {
         persistence::pool::connection(&self.pool).await
     }

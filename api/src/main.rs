@@ -47,6 +47,15 @@ enum Command {
         #[command(subcommand)]
         source: ImportSource,
     },
+    /// Measure search quality: recall@5 and MRR over a relevance set, on the catalogue in the
+    /// database (import the federal corpus first for `api/eval/relevance-govbr.json`).
+    SearchEval {
+        /// The relevance set (JSON).
+        file: PathBuf,
+        /// Print every query, not only the imperfect ones.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Print the OpenAPI document.
     Openapi {
         #[arg(long, default_value = "yaml")]
@@ -86,6 +95,10 @@ struct ServeArgs {
     /// Server-side limit on one SQL statement, in milliseconds.
     #[arg(long, env = "CARTA_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10000)]
     statement_timeout_ms: u64,
+    /// How often the search index polls the catalogue's change log, in milliseconds: the delay
+    /// before a change made by another instance is searchable here.
+    #[arg(long, env = "CARTA_SEARCH_FOLLOW_MS", default_value_t = 500)]
+    search_follow_ms: u64,
     /// Seconds given to in-flight requests on SIGTERM/SIGINT.
     #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
@@ -138,9 +151,17 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_millis(args.statement_timeout_ms),
     };
-    let state = AppState {
-        pool: pool::build_pool(database_url, &settings)?,
-    };
+    let started = std::time::Instant::now();
+    let state = AppState::start(
+        pool::build_pool(database_url, &settings)?,
+        Duration::from_millis(args.search_follow_ms),
+    )
+    .await?;
+    tracing::info!(
+        services = state.search.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "search index built"
+    );
     // Fail at start, not on the first request, when the document cannot be built.
     build_app(state.clone())?;
     let mut server = HttpServer::new(move || {
@@ -181,6 +202,16 @@ async fn main() -> anyhow::Result<()> {
             let mut conn = admin::connect(&cli.database_url).await?;
             let report = import::import_govbr_xml(&mut conn, &dir).await?;
             print!("{}", report.render());
+            Ok(())
+        }
+        Command::SearchEval { file, verbose } => {
+            let set: carta_api::search::evaluation::RelevanceSet = serde_json::from_slice(
+                &std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?,
+            )?;
+            let pool = pool::build_pool(&cli.database_url, &PoolSettings::default())?;
+            let index = carta_api::search::build(&pool).await?;
+            let evaluation = carta_api::search::evaluation::evaluate(&index, &set)?;
+            print!("{}", evaluation.render(verbose));
             Ok(())
         }
         Command::Openapi { format } => {

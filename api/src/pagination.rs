@@ -38,14 +38,14 @@ fn page_url(req: &HttpRequest, page: u32) -> String {
     format!("{}?{}", req.path(), query)
 }
 
-/// 200 with the envelope and a `Link` header (first, prev, next, last); a page past the last one
-/// is a 422, so a client paging with stale totals learns it.
-pub fn respond<T: Serialize>(
+/// The RFC 8288 `Link` header (first, prev, next, last) of a page; a page past the last one is a
+/// 422, so a client paging with stale totals learns it.
+pub fn link_header(
     req: &HttpRequest,
     request: PageRequest,
-    page: Page<T>,
-) -> Result<HttpResponse, ApiError> {
-    let last = request.last_page(page.total);
+    total: i64,
+) -> Result<String, ApiError> {
+    let last = request.last_page(total);
     if request.page > last {
         return Err(ApiError::InvalidQuery(vec![InvalidField::parameter(
             "page",
@@ -69,8 +69,18 @@ pub fn respond<T: Serialize>(
             page_url(req, request.page + 1)
         ));
     }
+    Ok(links.join(", "))
+}
+
+/// 200 with the envelope and its `Link` header.
+pub fn respond<T: Serialize>(
+    req: &HttpRequest,
+    request: PageRequest,
+    page: Page<T>,
+) -> Result<HttpResponse, ApiError> {
+    let links = link_header(req, request, page.total)?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::LINK, links.join(", ")))
+        .insert_header((header::LINK, links))
         .json(Paginated {
             items: page.items,
             total: page.total,

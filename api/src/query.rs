@@ -63,6 +63,15 @@ impl QueryParams {
             .push(InvalidField::parameter(name, code, message));
     }
 
+    /// A non-empty text value that must be given.
+    pub fn required_text(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        if self.raw(name).is_none() {
+            self.invalid(name, "required", format!("Informe o parâmetro `{name}`."));
+            return None;
+        }
+        self.text(name, max_chars)
+    }
+
     /// A non-empty text value.
     pub fn text(&mut self, name: &str, max_chars: usize) -> Option<String> {
         let value = self.raw(name)?.trim().to_owned();

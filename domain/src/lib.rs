@@ -5,6 +5,7 @@ pub mod checklist;
 pub mod organization;
 pub mod place;
 pub mod query;
+pub mod search;
 pub mod service;
 pub mod taxonomy;
 pub mod validation;

@@ -16,6 +16,8 @@ pub enum ServiceSort {
     Name,
     /// Most recently updated first.
     Updated,
+    /// Best match first: only with a search text, and then the default.
+    Relevance,
 }
 
 /// Filters of the public list; `None` means "any".

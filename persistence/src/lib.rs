@@ -7,6 +7,7 @@ pub mod pool;
 pub mod reads;
 mod rows;
 pub mod schema;
+pub mod search;
 pub mod seed;
 pub mod seed_data;
 pub mod writes;

@@ -202,7 +202,10 @@ pub async fn list_services(
         &resolved
     );
     let query = match sort {
-        ServiceSort::Name => query.order((services::name.asc(), services::id.asc())),
+        // Without a search text there is no relevance: name order.
+        ServiceSort::Name | ServiceSort::Relevance => {
+            query.order((services::name.asc(), services::id.asc()))
+        }
         ServiceSort::Updated => query.order((services::updated_at.desc(), services::id.asc())),
     };
     let rows: Vec<(ServiceRow, OrganizationRow)> = query

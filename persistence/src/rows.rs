@@ -122,19 +122,27 @@ impl ServiceRow {
     }
 
     pub fn summary(&self, organization: OrganizationSummary) -> Result<ServiceSummary, StoreError> {
-        let content = self.content()?;
+        self.summary_of(&self.content()?, organization)
+    }
+
+    /// The summary, from content the caller already parsed.
+    pub fn summary_of(
+        &self,
+        content: &ServiceContent,
+        organization: OrganizationSummary,
+    ) -> Result<ServiceSummary, StoreError> {
         Ok(ServiceSummary {
             id: self.id,
             slug: self.slug.clone(),
             summary: domain::service::summarize(&content.description, 300),
             channel_types: content.channel_types(),
-            name: content.name,
-            acronym: content.acronym,
-            popular_names: content.popular_names,
+            name: content.name.clone(),
+            acronym: content.acronym.clone(),
+            popular_names: content.popular_names.clone(),
             organization,
             free: content.free,
             digital: self.digital,
-            time_estimate: content.time_estimate,
+            time_estimate: content.time_estimate.clone(),
             status: self.status()?,
             updated_at: self.updated_at,
         })

@@ -1,5 +1,24 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "xid8", schema = "pg_catalog"))]
+    pub struct Xid8;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Xid8;
+
+    catalogue_changes (id) {
+        id -> Int8,
+        xid -> Xid8,
+        entity -> Text,
+        entity_id -> Text,
+        changed_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     channel_types (code) {
         code -> Text,
@@ -81,6 +100,15 @@ diesel::table! {
         service_id -> Uuid,
         related_id -> Uuid,
         position -> Int4,
+    }
+}
+
+diesel::table! {
+    search_synonyms (id) {
+        id -> Int4,
+        terms -> Array<Nullable<Text>>,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -187,12 +215,14 @@ diesel::joinable!(service_topics -> topics (topic_id));
 diesel::joinable!(services -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    catalogue_changes,
     channel_types,
     life_events,
     locations,
     municipalities,
     organizations,
     related_services,
+    search_synonyms,
     segments,
     service_channel_types,
     service_life_events,

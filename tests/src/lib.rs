@@ -188,13 +188,26 @@ impl Drop for TestDb {
 pub async fn app(
     db: &TestDb,
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+    app_for(state(db).await).await
+}
+
+/// How often test apps poll the change log: short, so freshness tests wait little.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The application state on `db`, with its search index built and following the database.
+pub async fn state(db: &TestDb) -> AppState {
     let settings = PoolSettings {
         max_size: 4,
         ..PoolSettings::default()
     };
-    let state = AppState {
-        pool: pool::build_pool(&db.url, &settings).unwrap(),
-    };
+    AppState::start(pool::build_pool(&db.url, &settings).unwrap(), FOLLOW_EVERY)
+        .await
+        .unwrap()
+}
+
+pub async fn app_for(
+    state: AppState,
+) -> impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
     test::init_service(build_app(state).unwrap()).await
 }
 

@@ -2,6 +2,7 @@ pub mod docs;
 pub mod health;
 pub mod organizations;
 pub mod places;
+pub mod search;
 pub mod services;
 pub mod taxonomies;
 
@@ -13,6 +14,7 @@ pub fn configure(config: &mut ServiceConfig) {
         scope::scope("/v1")
             .service(services::list_services)
             .service(services::get_service)
+            .service(search::suggest)
             .service(organizations::list_organizations)
             .service(organizations::get_organization)
             .service(taxonomies::list_topics)

@@ -1,13 +1,16 @@
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use domain::query::{ServiceFilter, ServiceSort};
 use domain::service::{Service, ServiceSummary};
 use domain::taxonomy::{ChannelTypeCode, SegmentCode};
 use persistence::reads;
-use utoipa::IntoParams;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::pagination::{self, Paginated, PAGE_PARAMETERS};
+use crate::pagination::{self, PAGE_PARAMETERS};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::search::{CachedPage, Facets, Highlights, SearchRequest};
 use crate::AppState;
 
 /// Filters combine with AND.
@@ -16,6 +19,11 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ServiceListQuery {
+    /// Search text: ranks published services by relevance (Portuguese stemming, accents and case
+    /// ignored, typos corrected, the last word completed, synonyms such as "rg" ⇄ "carteira de
+    /// identidade"). Adds `highlights` to items and `facets` to the answer.
+    #[param(example = "segunda via rg")]
+    q: Option<String>,
     /// Organization id or slug, e.g. `detran-mt`.
     organization: Option<String>,
     /// Topic slug or id; includes its sub-topics.
@@ -32,6 +40,8 @@ pub struct ServiceListQuery {
     free: Option<bool>,
     /// Can be started online.
     digital: Option<bool>,
+    /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`)
+    /// or `updated`.
     sort: Option<ServiceSort>,
     /// 1-based page number.
     #[param(minimum = 1, default = 1)]
@@ -41,15 +51,18 @@ pub struct ServiceListQuery {
 }
 
 pub struct ServiceList {
+    text: Option<String>,
     filter: ServiceFilter,
-    sort: ServiceSort,
+    sort: Option<ServiceSort>,
     page: domain::query::PageRequest,
 }
 
 const SLUG_MAX: usize = 200;
+const SEARCH_TEXT_MAX: usize = 200;
 
 impl QueryModel for ServiceList {
     const PARAMETERS: &'static [&'static str] = &[
+        "q",
         "organization",
         "topic",
         "life_event",
@@ -64,7 +77,29 @@ impl QueryModel for ServiceList {
     ];
 
     fn read(params: &mut QueryParams) -> Self {
+        let text = params.text("q", SEARCH_TEXT_MAX);
+        let sort = params.code(
+            "sort",
+            &[
+                ServiceSort::Name,
+                ServiceSort::Updated,
+                ServiceSort::Relevance,
+            ],
+            |sort| match sort {
+                ServiceSort::Name => "name",
+                ServiceSort::Updated => "updated",
+                ServiceSort::Relevance => "relevance",
+            },
+        );
+        if sort == Some(ServiceSort::Relevance) && text.is_none() {
+            params.invalid(
+                "sort",
+                "requires_q",
+                "A ordenação por relevância só existe numa busca: informe `q`.",
+            );
+        }
         ServiceList {
+            text,
             filter: ServiceFilter {
                 organization: params.text("organization", SLUG_MAX),
                 topic: params.text("topic", SLUG_MAX),
@@ -75,29 +110,57 @@ impl QueryModel for ServiceList {
                 free: params.boolean("free"),
                 digital: params.boolean("digital"),
             },
-            sort: params
-                .code(
-                    "sort",
-                    &[ServiceSort::Name, ServiceSort::Updated],
-                    |sort| match sort {
-                        ServiceSort::Name => "name",
-                        ServiceSort::Updated => "updated",
-                    },
-                )
-                .unwrap_or_default(),
+            sort,
             page: pagination::read_page(params),
         }
     }
 }
 
-/// List published services.
+/// A service in a list; with `highlights` when the list answers a search.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceListItem {
+    #[serde(flatten)]
+    pub service: ServiceSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub highlights: Option<Highlights>,
+}
+
+/// A page of services.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServicePage {
+    pub items: Vec<ServiceListItem>,
+    /// Items matching the request, on all pages.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    /// With `q` only: counts per filter value among the matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
+}
+
+fn send_page(page: &CachedPage) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::LINK, page.link.as_str()))
+        .content_type(mime_json())
+        .body(page.body.clone())
+}
+
+fn mime_json() -> &'static str {
+    "application/json"
+}
+
+/// List or search published services.
 ///
-/// Summaries only; the detail endpoint carries everything. Unknown parameters are rejected.
+/// Without `q`: every published service matching the filters, by name or last update. With `q`:
+/// the matches ranked by relevance (name and popular names above keywords, above description,
+/// above steps and documents; the exact phrase above scattered words), each with `highlights`,
+/// and `facets` with counts per organization, topic, segment, channel, free, digital and
+/// municipality, where each facet ignores its own filter. Unknown parameters are rejected.
 #[utoipa::path(
     tag = "services",
     params(ServiceListQuery),
     responses(
-        (status = 200, description = "A page of services", body = Paginated<ServiceSummary>,
+        (status = 200, description = "A page of services", body = ServicePage,
             headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"))),
         (status = 422, description = "Unknown parameter, bad value or page past the last", body = Problem,
             content_type = "application/problem+json"),
@@ -111,10 +174,70 @@ pub async fn list_services(
     state: web::Data<AppState>,
     query: Strict<ServiceList>,
 ) -> ApiResult<HttpResponse> {
-    let ServiceList { filter, sort, page } = query.0;
-    let mut conn = state.connection().await?;
-    let result = reads::list_services(&mut conn, &filter, sort, page).await?;
-    pagination::respond(&req, page, result)
+    let ServiceList {
+        text,
+        filter,
+        sort,
+        page,
+    } = query.0;
+    let Some(text) = text else {
+        let mut conn = state.connection().await?;
+        let result =
+            reads::list_services(&mut conn, &filter, sort.unwrap_or_default(), page).await?;
+        let link = pagination::link_header(&req, page, result.total)?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::LINK, link))
+            .json(ServicePage {
+                items: result
+                    .items
+                    .into_iter()
+                    .map(|service| ServiceListItem {
+                        service,
+                        highlights: None,
+                    })
+                    .collect(),
+                total: result.total,
+                page: page.page,
+                per_page: page.per_page,
+                facets: None,
+            }));
+    };
+    let search = &state.search;
+    if let Some(cached) = search.cached(req.query_string()) {
+        return Ok(send_page(&cached));
+    }
+    let generation = search.generation();
+    let results = search.search(&SearchRequest {
+        text,
+        filter,
+        sort: sort.unwrap_or(ServiceSort::Relevance),
+        page,
+    })?;
+    let total = i64::try_from(results.total).unwrap_or(i64::MAX);
+    let link = pagination::link_header(&req, page, total)?;
+    let body = serde_json::to_vec(&ServicePage {
+        items: results
+            .hits
+            .into_iter()
+            .map(|hit| ServiceListItem {
+                service: hit.summary,
+                highlights: Some(hit.highlights),
+            })
+            .collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+        facets: Some(results.facets),
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let rendered = CachedPage {
+        generation,
+        body: body.into(),
+        link,
+    };
+    let response = send_page(&rendered);
+    search.remember(req.query_string(), rendered);
+    Ok(response)
 }
 
 /// Get a published service.

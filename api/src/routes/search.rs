@@ -1,0 +1,73 @@
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiResult, Problem};
+use crate::query::{QueryModel, QueryParams, Strict};
+use crate::search::Suggestion;
+use crate::AppState;
+
+const MAX_SUGGESTIONS: u32 = 10;
+
+/// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SuggestQuery {
+    /// What the citizen has typed so far; the last word may be incomplete.
+    #[param(example = "passap")]
+    q: String,
+    #[param(minimum = 1, maximum = 10, default = 10)]
+    limit: Option<u32>,
+}
+
+pub struct SuggestParams {
+    text: Option<String>,
+    limit: u32,
+}
+
+impl QueryModel for SuggestParams {
+    const PARAMETERS: &'static [&'static str] = &["q", "limit"];
+
+    fn read(params: &mut QueryParams) -> Self {
+        SuggestParams {
+            text: params.required_text("q", 100),
+            limit: params
+                .integer_in("limit", 1, MAX_SUGGESTIONS)
+                .unwrap_or(MAX_SUGGESTIONS),
+        }
+    }
+}
+
+/// Completions for a search box.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestions {
+    pub items: Vec<Suggestion>,
+}
+
+/// Autocomplete.
+///
+/// At most 10 names and popular names of published services for what was typed so far: earlier
+/// words whole, the last one as a prefix, accents and case ignored. Texts starting with what was
+/// typed come first.
+#[utoipa::path(
+    tag = "services",
+    params(SuggestQuery),
+    responses(
+        (status = 200, description = "Suggestions, best first", body = Suggestions),
+        (status = 422, description = "`q` missing or too long, or a bad or unknown parameter", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/search/suggest")]
+pub async fn suggest(
+    state: web::Data<AppState>,
+    query: Strict<SuggestParams>,
+) -> ApiResult<web::Json<Suggestions>> {
+    let SuggestParams { text, limit } = query.0;
+    let items = match text {
+        Some(text) => state.search.suggest(&text, limit as usize)?,
+        None => Vec::new(),
+    };
+    Ok(web::Json(Suggestions { items }))
+}

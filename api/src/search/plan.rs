@@ -1,0 +1,378 @@
+//! From the words a citizen typed to a tantivy query.
+//!
+//! Each meaningful word (or synonym phrase) becomes a *slot*: alternatives that may satisfy it
+//! (the word itself, its typo corrections, its completions when it is the last word being typed,
+//! the other expressions of its synonym group). A document must satisfy every slot (all but one
+//! in long queries); weak words ("como", "tirar") only add to the score. Within a slot, each
+//! alternative is searched in every text field with the field's weight, the best field counting
+//! most (dis-max), so the name outranks keywords, then the description, then the steps.
+
+use std::collections::HashSet;
+
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+use super::analysis::{self, Word};
+use super::Fields;
+
+/// Words shorter than this get no typo correction: too many short words are one edit apart.
+const MIN_TYPO_LEN: usize = 4;
+/// A word at least this long may have two typos.
+const TWO_TYPOS_LEN: usize = 8;
+/// Completions and corrections taken per word, the most frequent first.
+const MAX_EXPANSIONS: usize = 6;
+/// The last word is completed once it has this many letters.
+const MIN_PREFIX_LEN: usize = 2;
+
+const SYNONYM_WEIGHT: f32 = 0.8;
+const CORRECTION_WEIGHT: f32 = 0.7;
+const COMPLETION_WEIGHT: f32 = 0.6;
+const PHRASE_WEIGHT: f32 = 1.5;
+
+/// What a query looks for, also used to highlight the hits.
+pub struct Plan {
+    /// Every required word (all but one in long queries).
+    pub query: Box<dyn Query>,
+    /// Half the required words: what is shown after the strict matches when they are few.
+    pub relaxed: Option<Box<dyn Query>>,
+    /// Stems any alternative matches on.
+    pub stems: HashSet<String>,
+    /// Folded multi-word alternatives (synonyms), as stem sequences.
+    pub phrases: Vec<Vec<String>>,
+}
+
+/// A synonym group, analyzed: each expression as its stems.
+#[derive(Debug, Clone)]
+pub struct Synonyms {
+    pub groups: Vec<Vec<Vec<String>>>,
+}
+
+impl Synonyms {
+    pub fn new(groups: &[domain::search::SynonymGroup]) -> Synonyms {
+        Synonyms {
+            groups: groups
+                .iter()
+                .map(|group| {
+                    group
+                        .terms
+                        .iter()
+                        .map(|term| content_stems(&analysis::words(term)))
+                        .filter(|stems| !stems.is_empty())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The longest expression of any group that the words start with, and its group.
+    fn longest_at(&self, stems: &[String]) -> Option<(usize, usize)> {
+        let mut best: Option<(usize, usize)> = None;
+        for (group_index, group) in self.groups.iter().enumerate() {
+            for expression in group {
+                if stems.starts_with(expression)
+                    && best.is_none_or(|(len, _)| expression.len() > len)
+                {
+                    best = Some((expression.len(), group_index));
+                }
+            }
+        }
+        best
+    }
+}
+
+fn content_stems(words: &[Word]) -> Vec<String> {
+    words
+        .iter()
+        .filter(|w| w.position.is_some())
+        .map(|w| w.stem.clone())
+        .collect()
+}
+
+/// One alternative of a slot: a sequence of stems (one word, or a synonym phrase).
+struct Alternative {
+    stems: Vec<String>,
+    weight: f32,
+}
+
+struct Slot {
+    alternatives: Vec<Alternative>,
+    weak: bool,
+}
+
+/// Builds the query; `None` when the text has no word at all.
+pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonyms) -> Option<Plan> {
+    let all = analysis::words(text);
+    let mut words: Vec<Word> = all
+        .iter()
+        .filter(|w| w.position.is_some())
+        .cloned()
+        .collect();
+    if words.is_empty() {
+        // Only stopwords ("de"): search for them rather than for nothing.
+        words = all;
+    }
+    if words.is_empty() {
+        return None;
+    }
+    let typing_last = !text.ends_with(char::is_whitespace);
+    let stems: Vec<String> = words.iter().map(|w| w.stem.clone()).collect();
+
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut index = 0;
+    while index < words.len() {
+        if let Some((len, group)) = synonyms.longest_at(&stems[index..]) {
+            let mut alternatives = vec![Alternative {
+                stems: stems[index..index + len].to_vec(),
+                weight: 1.0,
+            }];
+            for expression in &synonyms.groups[group] {
+                if expression.as_slice() != &stems[index..index + len] {
+                    alternatives.push(Alternative {
+                        stems: expression.clone(),
+                        weight: SYNONYM_WEIGHT,
+                    });
+                }
+            }
+            slots.push(Slot {
+                alternatives,
+                weak: false,
+            });
+            index += len;
+            continue;
+        }
+        let word = &words[index];
+        let is_last = index + 1 == words.len();
+        let mut alternatives = vec![Alternative {
+            stems: vec![word.stem.clone()],
+            weight: 1.0,
+        }];
+        let known = document_frequency(searcher, fields.words, &word.folded) > 0;
+        if !known && word.folded.chars().count() >= MIN_TYPO_LEN {
+            for correction in corrections(searcher, fields.words, &word.folded) {
+                alternatives.push(Alternative {
+                    stems: vec![analysis::stem(&correction)],
+                    weight: CORRECTION_WEIGHT,
+                });
+            }
+        }
+        if is_last && typing_last && word.folded.chars().count() >= MIN_PREFIX_LEN {
+            for completion in completions(searcher, fields.words, &word.folded) {
+                if completion != word.folded {
+                    alternatives.push(Alternative {
+                        stems: vec![analysis::stem(&completion)],
+                        weight: if known {
+                            COMPLETION_WEIGHT / 2.0
+                        } else {
+                            COMPLETION_WEIGHT
+                        },
+                    });
+                }
+            }
+        }
+        dedup_alternatives(&mut alternatives);
+        // A word no service contains cannot be required: "me alistar" must still find
+        // "alistar-se".
+        let matches_nothing = alternatives
+            .iter()
+            .all(|alternative| stem_frequency(searcher, fields, &alternative.stems[0]) == 0);
+        slots.push(Slot {
+            alternatives,
+            weak: analysis::is_weak(&word.folded) || matches_nothing,
+        });
+        index += 1;
+    }
+
+    let mut highlight_stems = HashSet::new();
+    let mut phrases = Vec::new();
+    for alternative in slots.iter().flat_map(|slot| &slot.alternatives) {
+        if alternative.stems.len() == 1 {
+            highlight_stems.insert(alternative.stems[0].clone());
+        } else {
+            phrases.push(alternative.stems.clone());
+        }
+    }
+
+    let strong_count = slots.iter().filter(|slot| !slot.weak).count();
+    let required = match strong_count {
+        n if n >= 4 => n - 1,
+        n => n,
+    };
+    let relaxed_required = strong_count.div_ceil(2);
+    let query = combine(fields, &slots, &stems, required);
+    let relaxed =
+        (relaxed_required < required).then(|| combine(fields, &slots, &stems, relaxed_required));
+    Some(Plan {
+        query,
+        relaxed,
+        stems: highlight_stems,
+        phrases,
+    })
+}
+
+/// The slots as one query where `required` strong slots must match.
+fn combine(fields: &Fields, slots: &[Slot], stems: &[String], required: usize) -> Box<dyn Query> {
+    let strong: Vec<Box<dyn Query>> = slots
+        .iter()
+        .filter(|slot| !slot.weak)
+        .map(|slot| slot_query(fields, slot))
+        .collect();
+    let weak: Vec<Box<dyn Query>> = slots
+        .iter()
+        .filter(|slot| slot.weak)
+        .map(|slot| slot_query(fields, slot))
+        .collect();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if strong.is_empty() {
+        // Only weak words: any of them will do.
+        clauses.extend(weak.into_iter().map(|q| (Occur::Should, q)));
+    } else {
+        let core = BooleanQuery::with_minimum_required_clauses(
+            strong.into_iter().map(|q| (Occur::Should, q)).collect(),
+            required,
+        );
+        clauses.push((Occur::Must, Box::new(core)));
+        clauses.extend(weak.into_iter().map(|q| (Occur::Should, q)));
+    }
+    // The words as typed, in order: a phrase match ranks above scattered words.
+    if stems.len() >= 2 {
+        let phrase = |field: Field| -> Box<dyn Query> {
+            let terms = stems
+                .iter()
+                .enumerate()
+                .map(|(offset, stem)| (offset, Term::from_field_text(field, stem)))
+                .collect();
+            Box::new(PhraseQuery::new_with_offset(terms))
+        };
+        for (field, weight) in fields.phrase_weighted() {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(phrase(field), weight * PHRASE_WEIGHT)),
+            ));
+        }
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn dedup_alternatives(alternatives: &mut Vec<Alternative>) {
+    let mut seen = HashSet::new();
+    alternatives.retain(|alternative| seen.insert(alternative.stems.clone()));
+}
+
+fn slot_query(fields: &Fields, slot: &Slot) -> Box<dyn Query> {
+    let alternatives: Vec<Box<dyn Query>> = slot
+        .alternatives
+        .iter()
+        .map(|alternative| {
+            let per_field: Vec<Box<dyn Query>> = fields
+                .text_weighted()
+                .into_iter()
+                .map(|(field, weight)| {
+                    let query: Box<dyn Query> = if alternative.stems.len() == 1 {
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field, &alternative.stems[0]),
+                            IndexRecordOption::WithFreqs,
+                        ))
+                    } else {
+                        Box::new(PhraseQuery::new(
+                            alternative
+                                .stems
+                                .iter()
+                                .map(|stem| Term::from_field_text(field, stem))
+                                .collect(),
+                        ))
+                    };
+                    Box::new(BoostQuery::new(query, weight * alternative.weight)) as Box<dyn Query>
+                })
+                .collect();
+            Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.2)) as Box<dyn Query>
+        })
+        .collect();
+    if alternatives.len() == 1 {
+        alternatives
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Box::new(BooleanQuery::new(vec![])))
+    } else {
+        // The best alternative counts: a document with both "rg" and "identidade" is not twice
+        // as relevant.
+        Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.1))
+    }
+}
+
+/// Documents with `stem` in any text field (an upper bound: a document may count twice).
+fn stem_frequency(searcher: &Searcher, fields: &Fields, stem: &str) -> u64 {
+    fields
+        .text_weighted()
+        .iter()
+        .map(|(field, _)| document_frequency(searcher, *field, stem))
+        .sum()
+}
+
+fn document_frequency(searcher: &Searcher, field: Field, folded: &str) -> u64 {
+    searcher
+        .doc_freq(&Term::from_field_text(field, folded))
+        .unwrap_or(0)
+}
+
+/// Terms of `field` accepted by the automaton of `query`, the most frequent first.
+fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery, wanted: usize) -> Vec<String> {
+    let Ok(automaton) = query.automaton() else {
+        return Vec::new();
+    };
+    let mut found: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else {
+            continue;
+        };
+        // Bounded: a two-letter prefix may open thousands of words.
+        let mut seen = 0;
+        while stream.advance() && seen < 2_000 {
+            seen += 1;
+            if let Ok(term) = std::str::from_utf8(stream.key()) {
+                *found.entry(term.to_owned()).or_default() += u64::from(stream.value().doc_freq);
+            }
+        }
+    }
+    let mut found: Vec<(String, u64)> = found.into_iter().collect();
+    found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    found.truncate(wanted);
+    found.into_iter().map(|(term, _)| term).collect()
+}
+
+/// Known words one or two edits away from a word the index does not know.
+fn corrections(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
+    let len = folded.chars().count();
+    let term = Term::from_field_text(field, folded);
+    let close = expand(
+        searcher,
+        field,
+        &FuzzyTermQuery::new(term.clone(), 1, true),
+        MAX_EXPANSIONS,
+    );
+    if !close.is_empty() || len < TWO_TYPOS_LEN {
+        return close;
+    }
+    expand(
+        searcher,
+        field,
+        &FuzzyTermQuery::new(term, 2, true),
+        MAX_EXPANSIONS,
+    )
+}
+
+/// Known words starting with what the citizen is still typing.
+fn completions(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
+    expand(
+        searcher,
+        field,
+        &FuzzyTermQuery::new_prefix(Term::from_field_text(field, prefix), 0, true),
+        MAX_EXPANSIONS,
+    )
+}

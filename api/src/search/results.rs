@@ -1,0 +1,689 @@
+//! Running a search: matches, filters, facets, ordering, highlights, and the answer cache.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use domain::query::{PageRequest, ServiceFilter, ServiceSort};
+use domain::service::ServiceSummary;
+use domain::taxonomy::{ChannelTypeCode, SegmentCode};
+use serde::Serialize;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::analysis::{self, Word};
+use super::plan::{self, Plan};
+use super::{Indexed, SearchError, SearchIndex, Store};
+
+/// Values listed per facet, the most frequent first; a selected value is always listed.
+const MAX_FACET_VALUES: usize = 50;
+/// Below this many services with every word, services with most of them are added after them.
+const FEW_MATCHES: usize = 10;
+/// Characters of description around the first match.
+const SNIPPET_CHARS: usize = 220;
+
+pub struct SearchRequest {
+    pub text: String,
+    pub filter: ServiceFilter,
+    pub sort: ServiceSort,
+    pub page: PageRequest,
+}
+
+/// Why a hit matched: its name and a passage of its description, HTML-escaped, with the matching
+/// words in `<mark>`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Highlights {
+    #[schema(example = "Emitir <mark>certidão</mark> de nascimento")]
+    pub name: String,
+    /// The passage of the description with most of the words searched; absent when only other
+    /// fields matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "… a segunda via da <mark>certidão</mark> pode ser pedida …")]
+    pub description: Option<String>,
+}
+
+pub struct SearchHit {
+    pub summary: ServiceSummary,
+    pub highlights: Highlights,
+}
+
+/// One value of a facet: `value` is what the filter parameter takes.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FacetValue {
+    #[schema(example = "detran-mt")]
+    pub value: String,
+    #[schema(example = "Departamento Estadual de Trânsito de Mato Grosso")]
+    pub label: String,
+    /// Services matching the search and every other filter, with this value.
+    pub count: u64,
+    /// This value is the current filter.
+    pub selected: bool,
+}
+
+/// Counts per value, each ignoring its own filter so a reader can widen it.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq)]
+pub struct Facets {
+    pub organization: Vec<FacetValue>,
+    /// Topics count the services of their sub-topics, as the `topic` filter does.
+    pub topic: Vec<FacetValue>,
+    pub segment: Vec<FacetValue>,
+    pub channel: Vec<FacetValue>,
+    pub free: Vec<FacetValue>,
+    pub digital: Vec<FacetValue>,
+    /// Municipalities with services of their own; statewide services count in every one.
+    pub municipality: Vec<FacetValue>,
+}
+
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    pub total: u64,
+    pub facets: Facets,
+}
+
+impl SearchResults {
+    fn empty() -> SearchResults {
+        SearchResults {
+            hits: Vec::new(),
+            total: 0,
+            facets: Facets::default(),
+        }
+    }
+}
+
+/// Every matching document with its score: facets need all of them, not the top few.
+struct AllMatches;
+
+struct SegmentMatches {
+    ords: Column<u64>,
+    found: Vec<(u32, Score)>,
+}
+
+impl Collector for AllMatches {
+    type Fruit = Vec<(u32, Score)>;
+    type Child = SegmentMatches;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SegmentMatches> {
+        Ok(SegmentMatches {
+            ords: segment.fast_fields().u64("ord")?,
+            found: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(u32, Score)>>) -> tantivy::Result<Vec<(u32, Score)>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for SegmentMatches {
+    type Fruit = Vec<(u32, Score)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if let Some(ord) = self.ords.first(doc) {
+            self.found.push((ord as u32, score));
+        }
+    }
+
+    fn harvest(self) -> Vec<(u32, Score)> {
+        self.found
+    }
+}
+
+/// Facet dimensions, also the bits of a document's filter misses.
+#[derive(Clone, Copy)]
+enum Dimension {
+    Organization = 0,
+    Topic = 1,
+    Segment = 2,
+    Channel = 3,
+    Free = 4,
+    Digital = 5,
+    Municipality = 6,
+    /// Filtered, not faceted.
+    LifeEvent = 7,
+}
+
+/// The filter with its references looked up; `None` fields mean "any".
+struct Resolved {
+    organization: Option<u32>,
+    topic: Option<u32>,
+    life_event: Option<Uuid>,
+    segment: Option<SegmentCode>,
+    channel: Option<ChannelTypeCode>,
+    free: Option<bool>,
+    digital: Option<bool>,
+    /// The code, and its number when some service is linked to it.
+    municipality: Option<(i32, Option<u32>)>,
+}
+
+fn find_key<'a>(
+    taxa: impl IntoIterator<Item = &'a domain::taxonomy::TaxonRef>,
+    key: &str,
+) -> Option<Uuid> {
+    let id = Uuid::parse_str(key).ok();
+    taxa.into_iter()
+        .find(|taxon| Some(taxon.id) == id || taxon.slug == key)
+        .map(|taxon| taxon.id)
+}
+
+impl Store {
+    /// `None` when the filter names something that does not exist (nothing can match).
+    fn resolve(&self, filter: &ServiceFilter) -> Option<Resolved> {
+        let vocabulary = &self.vocabulary;
+        let organization = match &filter.organization {
+            Some(key) => {
+                let id = find_key(&vocabulary.organizations, key)?;
+                // Known but without published services: nothing matches.
+                Some(self.organizations.get(&id).unwrap_or(u32::MAX))
+            }
+            None => None,
+        };
+        let topic = match &filter.topic {
+            Some(key) => {
+                let id = find_key(vocabulary.topics.iter().map(|(taxon, _)| taxon), key)?;
+                Some(self.topics.get(&id).unwrap_or(u32::MAX))
+            }
+            None => None,
+        };
+        let life_event = match &filter.life_event {
+            Some(key) => Some(find_key(&vocabulary.life_events, key)?),
+            None => None,
+        };
+        Some(Resolved {
+            organization,
+            topic,
+            life_event,
+            segment: filter.segment,
+            channel: filter.channel,
+            free: filter.free,
+            digital: filter.digital,
+            municipality: filter
+                .municipality
+                .map(|code| (code, self.municipalities.get(&code))),
+        })
+    }
+}
+
+impl Resolved {
+    /// The dimensions whose filter this document fails, as bits.
+    fn misses(&self, doc: &Indexed) -> u8 {
+        let mut misses = 0u8;
+        let mut miss = |dimension: Dimension, ok: bool| {
+            if !ok {
+                misses |= 1 << dimension as u8;
+            }
+        };
+        if let Some(organization) = self.organization {
+            miss(Dimension::Organization, doc.organization == organization);
+        }
+        if let Some(topic) = self.topic {
+            miss(Dimension::Topic, doc.topics.contains(&topic));
+        }
+        if let Some(segment) = self.segment {
+            miss(Dimension::Segment, doc.segments.contains(&segment));
+        }
+        if let Some(channel) = self.channel {
+            miss(Dimension::Channel, doc.channels.contains(&channel));
+        }
+        if let Some(free) = self.free {
+            miss(Dimension::Free, doc.free == Some(free));
+        }
+        if let Some(digital) = self.digital {
+            miss(Dimension::Digital, doc.digital == digital);
+        }
+        if let Some((_, number)) = self.municipality {
+            miss(
+                Dimension::Municipality,
+                doc.statewide || number.is_some_and(|n| doc.municipalities.contains(&n)),
+            );
+        }
+        if let Some(life_event) = self.life_event {
+            miss(Dimension::LifeEvent, doc.life_events.contains(&life_event));
+        }
+        misses
+    }
+}
+
+/// Facet counts of one search.
+struct Counts {
+    organization: Vec<u64>,
+    topic: Vec<u64>,
+    segment: Vec<u64>,
+    channel: Vec<u64>,
+    free: [u64; 2],
+    digital: [u64; 2],
+    municipality: Vec<u64>,
+    statewide: u64,
+}
+
+impl Counts {
+    fn new(store: &Store) -> Counts {
+        Counts {
+            organization: vec![0; store.organizations.len()],
+            topic: vec![0; store.topics.len()],
+            segment: vec![0; SegmentCode::ALL.len()],
+            channel: vec![0; ChannelTypeCode::ALL.len()],
+            free: [0; 2],
+            digital: [0; 2],
+            municipality: vec![0; store.municipalities.len()],
+            statewide: 0,
+        }
+    }
+
+    /// Counts `doc` in the dimensions `misses` allows: all when it passes every filter, only
+    /// the failed one when it fails exactly one.
+    fn add(&mut self, doc: &Indexed, misses: u8) {
+        let counts_in = |dimension: Dimension| misses & !(1 << dimension as u8) == 0;
+        if counts_in(Dimension::Organization) {
+            if let Some(count) = self.organization.get_mut(doc.organization as usize) {
+                *count += 1;
+            }
+        }
+        if counts_in(Dimension::Topic) {
+            for topic in &doc.topics {
+                if let Some(count) = self.topic.get_mut(*topic as usize) {
+                    *count += 1;
+                }
+            }
+        }
+        if counts_in(Dimension::Segment) {
+            for segment in &doc.segments {
+                if let Some(i) = SegmentCode::ALL.iter().position(|s| s == segment) {
+                    self.segment[i] += 1;
+                }
+            }
+        }
+        if counts_in(Dimension::Channel) {
+            for channel in &doc.channels {
+                if let Some(i) = ChannelTypeCode::ALL.iter().position(|c| c == channel) {
+                    self.channel[i] += 1;
+                }
+            }
+        }
+        if counts_in(Dimension::Free) {
+            if let Some(free) = doc.free {
+                self.free[usize::from(free)] += 1;
+            }
+        }
+        if counts_in(Dimension::Digital) {
+            self.digital[usize::from(doc.digital)] += 1;
+        }
+        if counts_in(Dimension::Municipality) {
+            if doc.statewide {
+                self.statewide += 1;
+            }
+            for municipality in &doc.municipalities {
+                if let Some(count) = self.municipality.get_mut(*municipality as usize) {
+                    *count += 1;
+                }
+            }
+        }
+    }
+
+    fn facets(&self, store: &Store, filter: &ServiceFilter, resolved: &Resolved) -> Facets {
+        let vocabulary = &store.vocabulary;
+        let organization = list(
+            store.organizations.keys.iter().zip(&self.organization),
+            |id| {
+                vocabulary
+                    .organizations
+                    .iter()
+                    .find(|o| o.id == *id)
+                    .map(|o| (o.slug.clone(), o.name.clone()))
+            },
+            |id| resolved.organization == store.organizations.get(id),
+        );
+        let topic = list(
+            store.topics.keys.iter().zip(&self.topic),
+            |id| {
+                vocabulary
+                    .topics
+                    .iter()
+                    .find(|(t, _)| t.id == *id)
+                    .map(|(t, _)| (t.slug.clone(), t.name.clone()))
+            },
+            |id| resolved.topic == store.topics.get(id),
+        );
+        let segment = list(
+            SegmentCode::ALL.iter().zip(&self.segment),
+            |s| Some((s.code().to_owned(), s.label().to_owned())),
+            |s| filter.segment == Some(*s),
+        );
+        let channel = list(
+            ChannelTypeCode::ALL.iter().zip(&self.channel),
+            |c| Some((c.code().to_owned(), c.label().to_owned())),
+            |c| filter.channel == Some(*c),
+        );
+        let yes_no = |counts: &[u64; 2], selected: Option<bool>, yes: &str, no: &str| {
+            list(
+                [true, false].iter().map(|v| (v, &counts[usize::from(*v)])),
+                |v| Some((v.to_string(), if *v { yes } else { no }.to_owned())),
+                |v| selected == Some(*v),
+            )
+        };
+        let municipality = list(
+            store
+                .municipalities
+                .keys
+                .iter()
+                .zip(self.municipality.iter().map(|n| n + self.statewide))
+                .filter(|(code, own)| *own > self.statewide || filter.municipality == Some(**code)),
+            |code| {
+                vocabulary
+                    .municipalities
+                    .iter()
+                    .find(|m| m.ibge_code == *code)
+                    .map(|m| (code.to_string(), format!("{} ({})", m.name, m.state)))
+            },
+            |code| filter.municipality == Some(*code),
+        );
+        Facets {
+            organization,
+            topic,
+            segment,
+            channel,
+            free: yes_no(&self.free, filter.free, "Gratuito", "Pago"),
+            digital: yes_no(&self.digital, filter.digital, "Digital", "Não digital"),
+            municipality,
+        }
+    }
+}
+
+/// Facet values with a count, most frequent first, then by label.
+fn list<'a, K: 'a, C: std::borrow::Borrow<u64>>(
+    counts: impl Iterator<Item = (&'a K, C)>,
+    describe: impl Fn(&K) -> Option<(String, String)>,
+    is_selected: impl Fn(&K) -> bool,
+) -> Vec<FacetValue> {
+    let mut values: Vec<(&K, u64, bool)> = counts
+        .map(|(key, count)| (key, *count.borrow(), is_selected(key)))
+        .filter(|(_, count, selected)| *count > 0 || *selected)
+        .collect();
+    values.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
+    values.truncate(MAX_FACET_VALUES * 2);
+    let mut out: Vec<FacetValue> = values
+        .into_iter()
+        .filter_map(|(key, count, selected)| {
+            let (value, label) = describe(key)?;
+            Some(FacetValue {
+                value,
+                label,
+                count,
+                selected,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.selected
+            .cmp(&a.selected)
+            .then(b.count.cmp(&a.count))
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    out.truncate(MAX_FACET_VALUES);
+    out
+}
+
+impl SearchIndex {
+    /// Published services matching `request.text` and every filter, ranked, with facets.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let searcher = self.reader.searcher();
+        let synonyms = self
+            .store
+            .read()
+            .map_err(|_| SearchError::Poisoned)?
+            .synonyms
+            .clone();
+        let Some(synonyms) = synonyms else {
+            return Ok(SearchResults::empty());
+        };
+        let Some(plan) = plan::plan(&searcher, &self.fields, &request.text, &synonyms) else {
+            return Ok(SearchResults::empty());
+        };
+        let mut matches = searcher.search(&plan.query, &AllMatches)?;
+        if let Some(relaxed) = plan
+            .relaxed
+            .as_ref()
+            .filter(|_| matches.len() < FEW_MATCHES)
+        {
+            // Few services have every word: show those first, then those with most of them.
+            let strict: HashSet<u32> = matches.iter().map(|(ord, _)| *ord).collect();
+            let ceiling = matches.iter().map(|(_, s)| *s).fold(0.0, f32::max);
+            matches = searcher
+                .search(relaxed.as_ref(), &AllMatches)?
+                .into_iter()
+                .map(|(ord, score)| match strict.contains(&ord) {
+                    true => (ord, score + ceiling + 1_000.0),
+                    false => (ord, score),
+                })
+                .collect();
+        }
+
+        let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
+        let Some(resolved) = store.resolve(&request.filter) else {
+            return Ok(SearchResults::empty());
+        };
+        let mut counts = Counts::new(&store);
+        let mut hits: Vec<(&Arc<Indexed>, Score)> = Vec::new();
+        for (ord, score) in matches {
+            let Some(Some(doc)) = store.docs.get(ord as usize) else {
+                continue;
+            };
+            let misses = resolved.misses(doc);
+            if misses == 0 {
+                hits.push((doc, score));
+            }
+            if misses.count_ones() <= 1 {
+                counts.add(doc, misses);
+            }
+        }
+        let facets = counts.facets(&store, &request.filter, &resolved);
+        let total = hits.len() as u64;
+
+        let order = |a: &(&Arc<Indexed>, Score), b: &(&Arc<Indexed>, Score)| -> Ordering {
+            let by_name = || {
+                a.0.name_key
+                    .cmp(&b.0.name_key)
+                    .then(a.0.summary.id.cmp(&b.0.summary.id))
+            };
+            match request.sort {
+                ServiceSort::Relevance => b.1.total_cmp(&a.1).then_with(by_name),
+                ServiceSort::Name => by_name(),
+                ServiceSort::Updated => {
+                    b.0.summary
+                        .updated_at
+                        .cmp(&a.0.summary.updated_at)
+                        .then(a.0.summary.id.cmp(&b.0.summary.id))
+                }
+            }
+        };
+        let start = usize::try_from(request.page.offset()).unwrap_or(usize::MAX);
+        let end = start
+            .saturating_add(request.page.per_page as usize)
+            .min(hits.len());
+        if start >= hits.len() {
+            hits.clear();
+        } else {
+            // Only the requested page needs a full sort.
+            if end < hits.len() {
+                hits.select_nth_unstable_by(end, order);
+                hits.truncate(end);
+            }
+            hits.sort_by(order);
+            hits.drain(..start);
+        }
+        let page = hits
+            .into_iter()
+            .map(|(doc, _)| SearchHit {
+                highlights: highlights(doc, &plan),
+                summary: doc.summary.clone(),
+            })
+            .collect();
+        Ok(SearchResults {
+            hits: page,
+            total,
+            facets,
+        })
+    }
+}
+
+/// Whether a word of a hit's text is one the query looked for.
+fn is_match(word: &Word, plan: &Plan) -> bool {
+    word.position.is_some() && plan.stems.contains(&word.stem)
+}
+
+/// `text` HTML-escaped, with matching words (and matching phrases) in `<mark>`.
+fn mark(text: &str, words: &[Word], plan: &Plan) -> (String, usize) {
+    let mut marked: HashSet<usize> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| is_match(w, plan))
+        .map(|(i, _)| i)
+        .collect();
+    let content: Vec<(usize, &Word)> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.position.is_some())
+        .collect();
+    for phrase in &plan.phrases {
+        for window in content.windows(phrase.len()) {
+            if window
+                .iter()
+                .zip(phrase)
+                .all(|((_, w), stem)| &w.stem == stem)
+            {
+                marked.extend(window.iter().map(|(i, _)| *i));
+            }
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut cursor = 0;
+    for (i, word) in words.iter().enumerate() {
+        if marked.contains(&i) {
+            escape_into(&text[cursor..word.start], &mut out);
+            out.push_str("<mark>");
+            escape_into(&text[word.start..word.end], &mut out);
+            out.push_str("</mark>");
+            cursor = word.end;
+        }
+    }
+    escape_into(&text[cursor..], &mut out);
+    (out, marked.len())
+}
+
+fn escape_into(text: &str, out: &mut String) {
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+}
+
+fn highlights(doc: &Indexed, plan: &Plan) -> Highlights {
+    let name = &doc.summary.name;
+    let (name, _) = mark(name, &analysis::words(name), plan);
+    Highlights {
+        name,
+        description: snippet(&doc.description, plan),
+    }
+}
+
+/// A passage of about [`SNIPPET_CHARS`] around the first match in the description.
+fn snippet(description: &str, plan: &Plan) -> Option<String> {
+    let words = analysis::words(description);
+    let first = words.iter().position(|w| is_match(w, plan))?;
+    // Start a few words before the match, end at a word boundary.
+    let begin_word = first.saturating_sub(6);
+    let begin = words[begin_word].start;
+    let limit = begin + SNIPPET_CHARS;
+    let last = words
+        .iter()
+        .rposition(|w| w.end <= limit.min(description.len()) && w.start >= begin)
+        .unwrap_or(first);
+    let end = words[last.max(first)].end;
+    let passage: Vec<Word> = words[begin_word..=last.max(first)]
+        .iter()
+        .map(|w| Word {
+            start: w.start - begin,
+            end: w.end - begin,
+            ..w.clone()
+        })
+        .collect();
+    let (marked, _) = mark(&description[begin..end], &passage, plan);
+    let mut out = String::new();
+    if begin > 0 {
+        out.push_str("… ");
+    }
+    out.push_str(&marked);
+    if end < description.len() {
+        out.push_str(" …");
+    }
+    Some(out)
+}
+
+/// A rendered answer, ready to send again.
+pub struct CachedPage {
+    pub generation: u64,
+    pub body: bytes::Bytes,
+    pub link: String,
+}
+
+#[derive(Clone)]
+struct PageWeight;
+
+impl quick_cache::Weighter<String, Arc<CachedPage>> for PageWeight {
+    fn weight(&self, key: &String, page: &Arc<CachedPage>) -> u64 {
+        (key.len() + page.body.len() + page.link.len() + 64) as u64
+    }
+}
+
+/// Rendered answers by query string. Searches are highly repetitive (a few hundred queries make
+/// most of a portal's traffic), and an answer costs tens of microseconds to send again against
+/// hundreds to compute. Any index change clears it.
+pub struct ResultCache(quick_cache::sync::Cache<String, Arc<CachedPage>, PageWeight>);
+
+/// Bytes of rendered answers kept.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl ResultCache {
+    pub fn new() -> ResultCache {
+        ResultCache(quick_cache::sync::Cache::with_weighter(
+            10_000,
+            CACHE_BYTES,
+            PageWeight,
+        ))
+    }
+
+    pub fn clear(&self) {
+        self.0.clear();
+    }
+}
+
+impl SearchIndex {
+    /// A rendered answer to `query_string` of the current generation.
+    pub fn cached(&self, query_string: &str) -> Option<Arc<CachedPage>> {
+        let page = self.cache.0.get(query_string)?;
+        (page.generation == self.generation()).then_some(page)
+    }
+
+    pub fn remember(&self, query_string: &str, page: CachedPage) {
+        // Rendered against an older index: keep nothing.
+        if page.generation == self.generation() {
+            self.cache.0.insert(query_string.to_owned(), Arc::new(page));
+        }
+    }
+}

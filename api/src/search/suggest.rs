@@ -1,0 +1,166 @@
+//! Autocomplete: service names and popular names for what the citizen has typed so far.
+//!
+//! A word → suggestions map in memory: the last word typed is a prefix (a range of the sorted
+//! words), earlier words must be whole. Cheap enough to answer on every keystroke.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use domain::service::ServiceSummary;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::analysis;
+use super::{SearchError, SearchIndex};
+
+/// Suggestions examined per request: enough for the best ten of a short prefix.
+const MAX_CANDIDATES: usize = 4_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionKind {
+    Name,
+    PopularName,
+}
+
+/// Text to complete the search box with, and the service it names.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Suggestion {
+    #[schema(example = "Renovar a CNH")]
+    pub text: String,
+    pub kind: SuggestionKind,
+    pub service_id: Uuid,
+    #[schema(example = "renovar-cnh")]
+    pub service_slug: String,
+}
+
+struct Entry {
+    suggestion: Suggestion,
+    folded: String,
+    /// Content words of `folded`.
+    words: Vec<String>,
+}
+
+#[derive(Default)]
+pub(super) struct SuggestIndex {
+    entries: Vec<Option<Entry>>,
+    /// By service ord, its entries.
+    by_ord: HashMap<u32, Vec<u32>>,
+    words: BTreeMap<String, Vec<u32>>,
+}
+
+impl SuggestIndex {
+    pub fn add(&mut self, ord: u32, summary: &ServiceSummary) {
+        let texts = std::iter::once((summary.name.as_str(), SuggestionKind::Name)).chain(
+            summary
+                .popular_names
+                .iter()
+                .map(|name| (name.as_str(), SuggestionKind::PopularName)),
+        );
+        for (text, kind) in texts {
+            let words: Vec<String> = analysis::words(text)
+                .into_iter()
+                .filter(|w| w.position.is_some())
+                .map(|w| w.folded)
+                .collect();
+            if words.is_empty() {
+                continue;
+            }
+            let number = self.entries.len() as u32;
+            for word in &words {
+                let postings = self.words.entry(word.clone()).or_default();
+                if postings.last() != Some(&number) {
+                    postings.push(number);
+                }
+            }
+            self.entries.push(Some(Entry {
+                suggestion: Suggestion {
+                    text: text.trim().to_owned(),
+                    kind,
+                    service_id: summary.id,
+                    service_slug: summary.slug.clone(),
+                },
+                folded: analysis::fold(text.trim()),
+                words,
+            }));
+            self.by_ord.entry(ord).or_default().push(number);
+        }
+    }
+
+    pub fn remove(&mut self, ord: u32) {
+        for number in self.by_ord.remove(&ord).unwrap_or_default() {
+            let Some(entry) = self.entries.get_mut(number as usize).and_then(Option::take) else {
+                continue;
+            };
+            for word in entry.words {
+                if let Some(postings) = self.words.get_mut(&word) {
+                    postings.retain(|n| *n != number);
+                    if postings.is_empty() {
+                        self.words.remove(&word);
+                    }
+                }
+            }
+        }
+    }
+
+    fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
+        let words: Vec<String> = analysis::words(typed)
+            .into_iter()
+            .filter(|w| w.position.is_some())
+            .map(|w| w.folded)
+            .collect();
+        let Some((prefix, whole)) = words.split_last() else {
+            return Vec::new();
+        };
+        let typed_folded = analysis::fold(typed.trim());
+        let mut candidates: Vec<&Entry> = Vec::new();
+        let range = self
+            .words
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(|(word, _)| word.starts_with(prefix.as_str()));
+        'words: for (_, postings) in range {
+            for number in postings {
+                let Some(Some(entry)) = self.entries.get(*number as usize) else {
+                    continue;
+                };
+                if whole.iter().all(|w| entry.words.contains(w)) {
+                    candidates.push(entry);
+                    if candidates.len() >= MAX_CANDIDATES {
+                        break 'words;
+                    }
+                }
+            }
+        }
+        // What starts with the whole text typed first, then names before popular names, then
+        // shorter (more general) texts.
+        candidates.sort_by(|a, b| {
+            let starts = |e: &Entry| !e.folded.starts_with(&typed_folded);
+            starts(a)
+                .cmp(&starts(b))
+                .then(a.suggestion.kind.cmp(&b.suggestion.kind))
+                .then(a.folded.len().cmp(&b.folded.len()))
+                .then_with(|| a.folded.cmp(&b.folded))
+                .then(a.suggestion.service_id.cmp(&b.suggestion.service_id))
+        });
+        let mut seen = std::collections::HashSet::new();
+        candidates
+            .into_iter()
+            .filter(|entry| seen.insert(entry.folded.as_str()))
+            .take(limit)
+            .map(|entry| entry.suggestion.clone())
+            .collect()
+    }
+}
+
+impl SearchIndex {
+    /// At most `limit` names and popular names completing `typed`.
+    pub fn suggest(&self, typed: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        Ok(self
+            .store
+            .read()
+            .map_err(|_| SearchError::Poisoned)?
+            .suggest
+            .suggest(typed, limit))
+    }
+}

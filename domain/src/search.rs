@@ -1,0 +1,177 @@
+//! What the search index knows of a published service, and the search vocabulary kept as data.
+
+use uuid::Uuid;
+
+use crate::place::MunicipalityRef;
+use crate::service::{ServiceContent, ServiceSummary, Variants};
+use crate::taxonomy::{SegmentCode, TaxonRef};
+
+/// A published service as search sees it: the summary a hit returns, the text it matches on, and
+/// the values it is filtered and faceted by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchDocument {
+    pub summary: ServiceSummary,
+    pub keywords: Vec<String>,
+    /// Plain text, markup removed.
+    pub description: String,
+    /// Requesters, steps, documents, costs and channels: matched, but weighed least.
+    pub details: String,
+    /// The service's topics with all their ancestors, so a topic filter includes sub-topics.
+    pub topic_ids: Vec<Uuid>,
+    pub life_event_ids: Vec<Uuid>,
+    pub segments: Vec<SegmentCode>,
+    pub municipalities: Vec<i32>,
+    /// Offered everywhere in the State: it matches every municipality filter.
+    pub statewide: bool,
+}
+
+impl SearchDocument {
+    pub fn new(
+        summary: ServiceSummary,
+        content: &ServiceContent,
+        links: SearchLinks,
+    ) -> SearchDocument {
+        SearchDocument {
+            summary,
+            keywords: content.keywords.clone(),
+            description: plain_text(&content.description),
+            details: details_text(content),
+            topic_ids: links.topic_ids,
+            life_event_ids: links.life_event_ids,
+            segments: links.segments,
+            municipalities: links.municipalities,
+            statewide: links.statewide,
+        }
+    }
+}
+
+/// The relational part of a [`SearchDocument`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchLinks {
+    pub topic_ids: Vec<Uuid>,
+    pub life_event_ids: Vec<Uuid>,
+    pub segments: Vec<SegmentCode>,
+    pub municipalities: Vec<i32>,
+    pub statewide: bool,
+}
+
+/// Names of what search filters and facets refer to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchVocabulary {
+    /// Organizations as taxa: id, slug and name.
+    pub organizations: Vec<TaxonRef>,
+    /// Topics with their parent.
+    pub topics: Vec<(TaxonRef, Option<Uuid>)>,
+    pub life_events: Vec<TaxonRef>,
+    /// Municipalities some service is linked to.
+    pub municipalities: Vec<MunicipalityRef>,
+    pub synonyms: Vec<SynonymGroup>,
+}
+
+/// Expressions citizens use for the same thing ("rg", "carteira de identidade").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynonymGroup {
+    pub id: i32,
+    pub terms: Vec<String>,
+}
+
+/// A write to something search depends on, as recorded by the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangedEntity {
+    Service(Uuid),
+    Organization(Uuid),
+    Topic(Uuid),
+    LifeEvent(Uuid),
+    Synonym,
+}
+
+fn push_text(out: &mut String, text: &str) {
+    let text = text.trim();
+    if !text.is_empty() {
+        if !out.is_empty() {
+            out.push_str(" \n ");
+        }
+        out.push_str(text);
+    }
+}
+
+fn push_variants<T>(out: &mut String, variants: &Variants<T>, text: impl Fn(&T) -> Vec<&str>) {
+    let all = variants
+        .default
+        .iter()
+        .chain(variants.cases.iter().flat_map(|case| case.items.iter()));
+    for item in all {
+        for part in text(item) {
+            push_text(out, part);
+        }
+    }
+    for case in &variants.cases {
+        push_text(out, &case.description);
+    }
+}
+
+fn details_text(content: &ServiceContent) -> String {
+    let mut out = String::new();
+    for requester in &content.requesters {
+        push_text(&mut out, &requester.kind);
+        push_text(&mut out, requester.requirements.as_deref().unwrap_or(""));
+    }
+    push_text(&mut out, content.outcome.as_deref().unwrap_or(""));
+    for step in &content.steps {
+        push_text(&mut out, &step.title);
+        push_text(&mut out, step.description.as_deref().unwrap_or(""));
+        push_variants(&mut out, &step.documents, |d| vec![d.name.as_str()]);
+        push_variants(&mut out, &step.costs, |c| vec![c.description.as_str()]);
+        push_variants(&mut out, &step.channels, |c| vec![c.description.as_str()]);
+    }
+    plain_text(&out)
+}
+
+/// Markdown or HTML reduced to words: tags, link targets and markup characters dropped.
+pub fn plain_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if in_tag => {}
+            // A markdown link's target: "](https://…)".
+            ']' if chars.peek() == Some(&'(') => {
+                for next in chars.by_ref() {
+                    if next == ')' {
+                        break;
+                    }
+                }
+                out.push(' ');
+            }
+            '*' | '_' | '#' | '[' | '`' | '\r' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    let mut collapsed = String::with_capacity(out.len());
+    for word in out.split_whitespace() {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(word);
+    }
+    collapsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_drops_markup_and_link_targets() {
+        assert_eq!(
+            plain_text("**Emita** a <b>certidão</b> [aqui](https://x.gov.br/a_b)."),
+            "Emita a certidão aqui ."
+        );
+    }
+}
