@@ -26,14 +26,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the search index from the database and keeps it following the catalogue, polling
-    /// its change log every `follow_every`.
+    /// Builds the search index from the database and keeps it following the catalogue.
     pub async fn start(
         pool: DbPool,
-        follow_every: std::time::Duration,
+        settings: &search::SearchSettings,
     ) -> Result<AppState, ApiError> {
-        let search = search::build(&pool).await?;
-        search::spawn_follower(&search, pool.clone(), follow_every);
+        let search = search::build(&pool, settings).await?;
+        search::spawn_follower(&search, pool.clone(), settings.follow_every);
         Ok(AppState { pool, search })
     }
 

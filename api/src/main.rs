@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use anyhow::Context;
+use carta_api::search::SearchSettings;
 use carta_api::{build_app, import, AppState};
 use clap::{Parser, Subcommand, ValueEnum};
 use persistence::{admin, pool, seed, PoolSettings};
@@ -55,6 +56,9 @@ enum Command {
         /// Print every query, not only the imperfect ones.
         #[arg(long)]
         verbose: bool,
+        /// Answer each query this many times; the best time is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Print the OpenAPI document.
     Openapi {
@@ -99,6 +103,9 @@ struct ServeArgs {
     /// before a change made by another instance is searchable here.
     #[arg(long, env = "CARTA_SEARCH_FOLLOW_MS", default_value_t = 500)]
     search_follow_ms: u64,
+    /// Memory for rendered answers to repeated searches, in MiB; 0 disables the cache.
+    #[arg(long, env = "CARTA_SEARCH_CACHE_MB", default_value_t = 64)]
+    search_cache_mb: u64,
     /// Seconds given to in-flight requests on SIGTERM/SIGINT.
     #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
@@ -154,7 +161,10 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let state = AppState::start(
         pool::build_pool(database_url, &settings)?,
-        Duration::from_millis(args.search_follow_ms),
+        &SearchSettings {
+            follow_every: Duration::from_millis(args.search_follow_ms),
+            cache_bytes: args.search_cache_mb * 1024 * 1024,
+        },
     )
     .await?;
     tracing::info!(
@@ -204,13 +214,17 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", report.render());
             Ok(())
         }
-        Command::SearchEval { file, verbose } => {
+        Command::SearchEval {
+            file,
+            verbose,
+            runs,
+        } => {
             let set: carta_api::search::evaluation::RelevanceSet = serde_json::from_slice(
                 &std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?,
             )?;
             let pool = pool::build_pool(&cli.database_url, &PoolSettings::default())?;
-            let index = carta_api::search::build(&pool).await?;
-            let evaluation = carta_api::search::evaluation::evaluate(&index, &set)?;
+            let index = carta_api::search::build(&pool, &SearchSettings::default()).await?;
+            let evaluation = carta_api::search::evaluation::evaluate(&index, &set, runs)?;
             print!("{}", evaluation.render(verbose));
             Ok(())
         }

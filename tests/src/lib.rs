@@ -200,7 +200,11 @@ pub async fn state(db: &TestDb) -> AppState {
         max_size: 4,
         ..PoolSettings::default()
     };
-    AppState::start(pool::build_pool(&db.url, &settings).unwrap(), FOLLOW_EVERY)
+    let search = carta_api::search::SearchSettings {
+        follow_every: FOLLOW_EVERY,
+        ..Default::default()
+    };
+    AppState::start(pool::build_pool(&db.url, &settings).unwrap(), &search)
         .await
         .unwrap()
 }

@@ -177,7 +177,9 @@ async fn readiness_fails_cleanly_without_a_database() {
             &persistence::PoolSettings::default(),
         )
         .unwrap(),
-        search: std::sync::Arc::new(carta_api::search::SearchIndex::new().unwrap()),
+        search: std::sync::Arc::new(
+            carta_api::search::SearchIndex::new(&Default::default()).unwrap(),
+        ),
     };
     let app = actix_web::test::init_service(carta_api::build_app(state).unwrap()).await;
     let reply = get(&app, "/health/ready").await;

@@ -5,6 +5,8 @@
 //! stemmer. Stopwords take no position, so "carteira de identidade" is a phrase of two words.
 
 use rust_stemmers::{Algorithm, Stemmer};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -62,7 +64,11 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-fn fold_char(ch: char, out: &mut String) {
+pub fn fold_char(ch: char, out: &mut String) {
+    if ch.is_ascii() {
+        out.push(ch.to_ascii_lowercase());
+        return;
+    }
     let folded = match ch {
         'á' | 'à' | 'â' | 'ã' | 'ä' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'ª' => 'a',
         'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
@@ -102,13 +108,43 @@ fn singular(word: &str) -> std::borrow::Cow<'_, str> {
     word.into()
 }
 
+/// Stems remembered per thread: a catalogue repeats the same few tens of thousands of words, and
+/// Snowball is most of the cost of indexing.
+const MEMO_WORDS: usize = 200_000;
+
+thread_local! {
+    static MEMO: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+
 /// The stemmed form of one folded word. Short words and words with digits are kept whole:
 /// acronyms ("rg", "ir") and codes must not be mangled.
 pub fn stem(folded: &str) -> String {
+    let mut out = String::new();
+    stem_into(folded, &mut out);
+    out
+}
+
+/// [`stem`], appended to `out`.
+pub fn stem_into(folded: &str, out: &mut String) {
     if folded.len() <= 3 || folded.bytes().any(|b| b.is_ascii_digit()) {
-        return folded.to_owned();
+        out.push_str(folded);
+        return;
     }
-    STEMMER.stem(&singular(folded)).into_owned()
+    MEMO.with_borrow_mut(|memo| {
+        if let Some(stem) = memo.get(folded) {
+            out.push_str(stem);
+            return;
+        }
+        let stem = STEMMER.stem(&singular(folded)).into_owned();
+        out.push_str(&stem);
+        if memo.len() < MEMO_WORDS {
+            memo.insert(folded.to_owned(), stem);
+        }
+    });
+}
+
+fn is_word_char(ch: char) -> bool {
+    ch.is_alphanumeric() || ch == 'ª' || ch == 'º'
 }
 
 /// A word of the text: where it is and its two normal forms.
@@ -126,6 +162,12 @@ pub struct Word {
 
 /// Splits on anything that is not a letter or digit.
 pub fn words(text: &str) -> Vec<Word> {
+    words_stemming(text, |_| true)
+}
+
+/// [`words`], stemming only the words `worth_stemming` accepts (others get an empty stem):
+/// stemming is most of the cost of analysis, and highlighting needs few stems.
+pub fn words_stemming(text: &str, worth_stemming: impl Fn(&str) -> bool) -> Vec<Word> {
     let mut out = Vec::new();
     let mut position = 0;
     let mut start = None;
@@ -136,7 +178,11 @@ pub fn words(text: &str) -> Vec<Word> {
         out.push(Word {
             start,
             end,
-            stem: if is_stop { word.clone() } else { stem(&word) },
+            stem: match (is_stop, worth_stemming(&word)) {
+                (true, _) => word.clone(),
+                (false, true) => stem(&word),
+                (false, false) => String::new(),
+            },
             folded: word,
             position: (!is_stop).then(|| {
                 position += 1;
@@ -145,7 +191,7 @@ pub fn words(text: &str) -> Vec<Word> {
         });
     };
     for (offset, ch) in text.char_indices() {
-        if ch.is_alphanumeric() || ch == 'ª' || ch == 'º' {
+        if is_word_char(ch) {
             if start.is_none() {
                 start = Some(offset);
             }
@@ -169,59 +215,80 @@ pub enum Form {
     Folded,
 }
 
-/// The analysis above as a tantivy tokenizer.
+/// The analysis above as a tantivy tokenizer, streaming: one token buffer reused for every word.
 #[derive(Debug, Clone, Copy)]
 pub struct PortugueseTokenizer(pub Form);
 
-pub struct WordStream {
-    tokens: std::vec::IntoIter<Token>,
-    current: Token,
+pub struct WordStream<'a> {
+    text: &'a str,
+    cursor: usize,
+    position: usize,
+    form: Form,
+    folded: String,
+    token: Token,
 }
 
 impl Tokenizer for PortugueseTokenizer {
-    type TokenStream<'a> = WordStream;
+    type TokenStream<'a> = WordStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream {
-        let tokens: Vec<Token> = words(text)
-            .into_iter()
-            .filter_map(|word| {
-                let position = word.position?;
-                Some(Token {
-                    offset_from: word.start,
-                    offset_to: word.end,
-                    position,
-                    text: match self.0 {
-                        Form::Stem => word.stem,
-                        Form::Folded => word.folded,
-                    },
-                    position_length: 1,
-                })
-            })
-            .collect();
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
         WordStream {
-            tokens: tokens.into_iter(),
-            current: Token::default(),
+            text,
+            cursor: 0,
+            position: 0,
+            form: self.0,
+            folded: String::new(),
+            token: Token::default(),
         }
     }
 }
 
-impl TokenStream for WordStream {
+impl TokenStream for WordStream<'_> {
     fn advance(&mut self) -> bool {
-        match self.tokens.next() {
-            Some(token) => {
-                self.current = token;
-                true
+        loop {
+            self.folded.clear();
+            let mut start = None;
+            let mut end = self.text.len();
+            for (offset, ch) in self.text[self.cursor..].char_indices() {
+                if is_word_char(ch) {
+                    if start.is_none() {
+                        start = Some(self.cursor + offset);
+                    }
+                    fold_char(ch, &mut self.folded);
+                } else if start.is_some() {
+                    end = self.cursor + offset;
+                    break;
+                }
             }
-            None => false,
+            let Some(start) = start else {
+                self.cursor = self.text.len();
+                return false;
+            };
+            self.cursor = end;
+            if is_stopword(&self.folded) {
+                continue;
+            }
+            let token = &mut self.token;
+            token.offset_from = start;
+            token.offset_to = end;
+            token.position = self.position;
+            token.position_length = 1;
+            self.position += 1;
+            token.text.clear();
+            match self.form {
+                Form::Stem => stem_into(&self.folded, &mut token.text),
+                Form::Folded => token.text.push_str(&self.folded),
+            }
+            return true;
         }
     }
 
     fn token(&self) -> &Token {
-        &self.current
+        &self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.current
+        &mut self.token
     }
 }
 
@@ -256,6 +323,28 @@ mod tests {
             &"Carteira de Identidade"[words[2].start..words[2].end],
             "Identidade"
         );
+    }
+
+    #[test]
+    fn the_tokenizer_agrees_with_words() {
+        let text = "Emissão da 2ª via de Certidões, já!";
+        let mut tokenizer = PortugueseTokenizer(Form::Stem);
+        let mut stream = tokenizer.token_stream(text);
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            let token = stream.token();
+            tokens.push((
+                token.text.clone(),
+                token.position,
+                token.offset_from,
+                token.offset_to,
+            ));
+        }
+        let expected: Vec<_> = words(text)
+            .into_iter()
+            .filter_map(|w| Some((w.stem, w.position?, w.start, w.end)))
+            .collect();
+        assert_eq!(tokens, expected);
     }
 
     #[test]

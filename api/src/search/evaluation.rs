@@ -59,6 +59,8 @@ pub struct QueryOutcome {
     pub reciprocal_rank: f64,
     pub top: Vec<String>,
     pub expected: Vec<String>,
+    /// Time to answer in process (no HTTP), the best of a few runs.
+    pub micros: u128,
 }
 
 pub struct Evaluation {
@@ -67,12 +69,17 @@ pub struct Evaluation {
     pub outcomes: Vec<QueryOutcome>,
 }
 
-pub fn evaluate(index: &SearchIndex, set: &RelevanceSet) -> Result<Evaluation, SearchError> {
+/// `runs`: each query is answered this many times and its best time kept.
+pub fn evaluate(
+    index: &SearchIndex,
+    set: &RelevanceSet,
+    runs: usize,
+) -> Result<Evaluation, SearchError> {
     let mut overall = Score::default();
     let mut by_kind: BTreeMap<String, Score> = BTreeMap::new();
     let mut outcomes = Vec::new();
     for judgement in &set.queries {
-        let results = index.search(&SearchRequest {
+        let request = SearchRequest {
             text: judgement.query.clone(),
             filter: ServiceFilter::default(),
             sort: ServiceSort::Relevance,
@@ -80,7 +87,15 @@ pub fn evaluate(index: &SearchIndex, set: &RelevanceSet) -> Result<Evaluation, S
                 page: 1,
                 per_page: RANK_DEPTH as u32,
             },
-        })?;
+        };
+        let mut micros = u128::MAX;
+        let mut results = None;
+        for _ in 0..runs.max(1) {
+            let started = std::time::Instant::now();
+            results = Some(index.search(&request)?);
+            micros = micros.min(started.elapsed().as_micros());
+        }
+        let Some(results) = results else { continue };
         let top: Vec<String> = results.hits.into_iter().map(|h| h.summary.slug).collect();
         let wanted = judgement.expected.len().clamp(1, RECALL_AT);
         let found = top
@@ -105,6 +120,7 @@ pub fn evaluate(index: &SearchIndex, set: &RelevanceSet) -> Result<Evaluation, S
             reciprocal_rank,
             top,
             expected: judgement.expected.clone(),
+            micros,
         });
     }
     Ok(Evaluation {
@@ -130,6 +146,19 @@ impl Evaluation {
                     outcome.top.iter().take(RECALL_AT).collect::<Vec<_>>(),
                 ));
             }
+        }
+        let mut slowest: Vec<&QueryOutcome> = self.outcomes.iter().collect();
+        slowest.sort_by_key(|o| std::cmp::Reverse(o.micros));
+        let mut times: Vec<u128> = self.outcomes.iter().map(|o| o.micros).collect();
+        times.sort();
+        if let Some(median) = times.get(times.len() / 2) {
+            out.push_str(&format!(
+                "\nin-process time per query: median {median} µs; slowest:"
+            ));
+            for outcome in slowest.iter().take(5) {
+                out.push_str(&format!(" {:?} {} µs;", outcome.query, outcome.micros));
+            }
+            out.push('\n');
         }
         out.push_str(&format!(
             "\n{:<12} {:>7} {:>9} {:>7}\n",

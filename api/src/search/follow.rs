@@ -24,8 +24,11 @@ pub(super) struct FollowState {
 }
 
 /// An index of every published service, following the database from the moment it was read.
-pub async fn build(pool: &DbPool) -> Result<Arc<SearchIndex>, SearchError> {
-    let index = Arc::new(SearchIndex::new()?);
+pub async fn build(
+    pool: &DbPool,
+    settings: &super::SearchSettings,
+) -> Result<Arc<SearchIndex>, SearchError> {
+    let index = Arc::new(SearchIndex::new(settings)?);
     let mut conn = persistence::pool::connection(pool).await?;
     // Read before the catalogue: a change committed while we read is then applied again later,
     // which is harmless, rather than missed.

@@ -162,6 +162,37 @@ struct Indexed {
     digital: bool,
 }
 
+/// Slugs and names of organizations or taxa, for filters and facet labels.
+#[derive(Default)]
+struct Names {
+    /// By slug and by id (as text).
+    ids: HashMap<String, Uuid>,
+    /// Slug and name by id.
+    names: HashMap<Uuid, (String, String)>,
+}
+
+impl Names {
+    fn new<'a>(taxa: impl IntoIterator<Item = &'a domain::taxonomy::TaxonRef>) -> Names {
+        let mut names = Names::default();
+        for taxon in taxa {
+            names.ids.insert(taxon.slug.clone(), taxon.id);
+            names.ids.insert(taxon.id.to_string(), taxon.id);
+            names
+                .names
+                .insert(taxon.id, (taxon.slug.clone(), taxon.name.clone()));
+        }
+        names
+    }
+
+    /// An id or slug as written in a filter.
+    fn find(&self, key: &str) -> Option<Uuid> {
+        self.ids
+            .get(key)
+            .or_else(|| self.ids.get(&key.to_ascii_lowercase()))
+            .copied()
+    }
+}
+
 /// Everything searches read besides tantivy, behind one lock.
 #[derive(Default)]
 struct Store {
@@ -171,7 +202,11 @@ struct Store {
     organizations: Interner<Uuid>,
     topics: Interner<Uuid>,
     municipalities: Interner<i32>,
-    vocabulary: SearchVocabulary,
+    organization_names: Names,
+    topic_names: Names,
+    life_event_names: Names,
+    /// "Cuiabá (MT)" by IBGE code.
+    municipality_names: HashMap<i32, String>,
     synonyms: Option<Arc<Synonyms>>,
     suggest: suggest::SuggestIndex,
 }
@@ -179,7 +214,14 @@ struct Store {
 impl Store {
     fn set_vocabulary(&mut self, vocabulary: SearchVocabulary) {
         self.synonyms = Some(Arc::new(Synonyms::new(&vocabulary.synonyms)));
-        self.vocabulary = vocabulary;
+        self.organization_names = Names::new(&vocabulary.organizations);
+        self.topic_names = Names::new(vocabulary.topics.iter().map(|(taxon, _)| taxon));
+        self.life_event_names = Names::new(&vocabulary.life_events);
+        self.municipality_names = vocabulary
+            .municipalities
+            .iter()
+            .map(|m| (m.ibge_code, format!("{} ({})", m.name, m.state)))
+            .collect();
     }
 
     fn intern(&mut self, document: &SearchDocument) -> Indexed {
@@ -220,9 +262,28 @@ pub struct SearchIndex {
     follow: tokio::sync::Mutex<follow::FollowState>,
 }
 
+/// How an instance keeps its index.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchSettings {
+    /// Polling interval of the change log: the delay before a change made by another instance
+    /// is searchable here.
+    pub follow_every: std::time::Duration,
+    /// Memory for rendered answers to repeated searches; 0 disables the cache.
+    pub cache_bytes: u64,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            follow_every: std::time::Duration::from_millis(500),
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 impl SearchIndex {
-    /// An empty index; [`SearchIndex::build`] fills it from the database.
-    pub fn new() -> Result<SearchIndex, SearchError> {
+    /// An empty index; [`build`] fills one from the database.
+    pub fn new(settings: &SearchSettings) -> Result<SearchIndex, SearchError> {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
         index
@@ -242,7 +303,7 @@ impl SearchIndex {
             fields,
             store: RwLock::new(Store::default()),
             generation: AtomicU64::new(0),
-            cache: results::ResultCache::new(),
+            cache: results::ResultCache::new(settings.cache_bytes),
             follow: tokio::sync::Mutex::new(follow::FollowState::default()),
         })
     }

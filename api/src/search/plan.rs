@@ -27,6 +27,8 @@ const TWO_TYPOS_LEN: usize = 8;
 const MAX_EXPANSIONS: usize = 6;
 /// The last word is completed once it has this many letters.
 const MIN_PREFIX_LEN: usize = 2;
+/// A known last word this long is taken as finished, not completed.
+const COMPLETE_WORD_LEN: usize = 5;
 
 const SYNONYM_WEIGHT: f32 = 0.8;
 const CORRECTION_WEIGHT: f32 = 0.7;
@@ -43,6 +45,27 @@ pub struct Plan {
     pub stems: HashSet<String>,
     /// Folded multi-word alternatives (synonyms), as stem sequences.
     pub phrases: Vec<Vec<String>>,
+}
+
+/// Letters at the end of a stem that may differ from its word (plural rules rewrite at most
+/// the last three letters of a word, and Snowball only removes or rewrites suffixes).
+const STEM_SLACK: usize = 2;
+
+impl Plan {
+    /// Whether `folded` may stem to one of the plan's stems: they begin alike (a plural rule may
+    /// change a word's ending, never its beginning).
+    pub fn could_match(&self, folded: &str) -> bool {
+        let begins_alike = |stem: &String| {
+            let shared = stem.len().saturating_sub(STEM_SLACK).max(3).min(stem.len());
+            folded.as_bytes().starts_with(&stem.as_bytes()[..shared])
+        };
+        self.stems.iter().any(begins_alike) || self.phrases.iter().flatten().any(begins_alike)
+    }
+
+    /// Whether a word with this stem is one the query looked for (alone or in a phrase).
+    pub fn matches(&self, stem: &str) -> bool {
+        self.stems.contains(stem) || self.phrases.iter().flatten().any(|s| s == stem)
+    }
 }
 
 /// A synonym group, analyzed: each expression as its stems.
@@ -159,7 +182,9 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
                 });
             }
         }
-        if is_last && typing_last && word.folded.chars().count() >= MIN_PREFIX_LEN {
+        // A known word of some length is rarely the start of another one the citizen meant.
+        let complete = known && word.folded.chars().count() >= COMPLETE_WORD_LEN;
+        if is_last && typing_last && !complete && word.folded.chars().count() >= MIN_PREFIX_LEN {
             for completion in completions(searcher, fields.words, &word.folded) {
                 if completion != word.folded {
                     alternatives.push(Alternative {
@@ -176,9 +201,9 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
         dedup_alternatives(&mut alternatives);
         // A word no service contains cannot be required: "me alistar" must still find
         // "alistar-se".
-        let matches_nothing = alternatives
-            .iter()
-            .all(|alternative| stem_frequency(searcher, fields, &alternative.stems[0]) == 0);
+        // Corrections and completions come from the index: only a lone word may match nothing.
+        let matches_nothing = alternatives.len() == 1
+            && stem_frequency(searcher, fields, &alternatives[0].stems[0]) == 0;
         slots.push(Slot {
             alternatives,
             weak: analysis::is_weak(&word.folded) || matches_nothing,
@@ -267,9 +292,13 @@ fn slot_query(fields: &Fields, slot: &Slot) -> Box<dyn Query> {
         .alternatives
         .iter()
         .map(|alternative| {
+            // Phrases are matched by position, which costs most in the long steps text, and a
+            // synonym phrase there (a document's name in a list) says little.
+            let phrase = alternative.stems.len() > 1;
             let per_field: Vec<Box<dyn Query>> = fields
                 .text_weighted()
                 .into_iter()
+                .filter(|(field, _)| !phrase || *field != fields.details)
                 .map(|(field, weight)| {
                     let query: Box<dyn Query> = if alternative.stems.len() == 1 {
                         Box::new(TermQuery::new(
@@ -333,7 +362,7 @@ fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery, wanted: usi
         };
         // Bounded: a two-letter prefix may open thousands of words.
         let mut seen = 0;
-        while stream.advance() && seen < 2_000 {
+        while stream.advance() && seen < 500 {
             seen += 1;
             if let Ok(term) = std::str::from_utf8(stream.key()) {
                 *found.entry(term.to_owned()).or_default() += u64::from(stream.value().doc_freq);

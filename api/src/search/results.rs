@@ -14,7 +14,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::analysis::{self, Word};
+use super::analysis;
 use super::plan::{self, Plan};
 use super::{Indexed, SearchError, SearchIndex, Store};
 
@@ -166,23 +166,12 @@ struct Resolved {
     municipality: Option<(i32, Option<u32>)>,
 }
 
-fn find_key<'a>(
-    taxa: impl IntoIterator<Item = &'a domain::taxonomy::TaxonRef>,
-    key: &str,
-) -> Option<Uuid> {
-    let id = Uuid::parse_str(key).ok();
-    taxa.into_iter()
-        .find(|taxon| Some(taxon.id) == id || taxon.slug == key)
-        .map(|taxon| taxon.id)
-}
-
 impl Store {
     /// `None` when the filter names something that does not exist (nothing can match).
     fn resolve(&self, filter: &ServiceFilter) -> Option<Resolved> {
-        let vocabulary = &self.vocabulary;
         let organization = match &filter.organization {
             Some(key) => {
-                let id = find_key(&vocabulary.organizations, key)?;
+                let id = self.organization_names.find(key)?;
                 // Known but without published services: nothing matches.
                 Some(self.organizations.get(&id).unwrap_or(u32::MAX))
             }
@@ -190,13 +179,13 @@ impl Store {
         };
         let topic = match &filter.topic {
             Some(key) => {
-                let id = find_key(vocabulary.topics.iter().map(|(taxon, _)| taxon), key)?;
+                let id = self.topic_names.find(key)?;
                 Some(self.topics.get(&id).unwrap_or(u32::MAX))
             }
             None => None,
         };
         let life_event = match &filter.life_event {
-            Some(key) => Some(find_key(&vocabulary.life_events, key)?),
+            Some(key) => Some(self.life_event_names.find(key)?),
             None => None,
         };
         Some(Resolved {
@@ -331,27 +320,14 @@ impl Counts {
     }
 
     fn facets(&self, store: &Store, filter: &ServiceFilter, resolved: &Resolved) -> Facets {
-        let vocabulary = &store.vocabulary;
         let organization = list(
             store.organizations.keys.iter().zip(&self.organization),
-            |id| {
-                vocabulary
-                    .organizations
-                    .iter()
-                    .find(|o| o.id == *id)
-                    .map(|o| (o.slug.clone(), o.name.clone()))
-            },
+            |id| store.organization_names.names.get(id).cloned(),
             |id| resolved.organization == store.organizations.get(id),
         );
         let topic = list(
             store.topics.keys.iter().zip(&self.topic),
-            |id| {
-                vocabulary
-                    .topics
-                    .iter()
-                    .find(|(t, _)| t.id == *id)
-                    .map(|(t, _)| (t.slug.clone(), t.name.clone()))
-            },
+            |id| store.topic_names.names.get(id).cloned(),
             |id| resolved.topic == store.topics.get(id),
         );
         let segment = list(
@@ -379,11 +355,10 @@ impl Counts {
                 .zip(self.municipality.iter().map(|n| n + self.statewide))
                 .filter(|(code, own)| *own > self.statewide || filter.municipality == Some(**code)),
             |code| {
-                vocabulary
-                    .municipalities
-                    .iter()
-                    .find(|m| m.ibge_code == *code)
-                    .map(|m| (code.to_string(), format!("{} ({})", m.name, m.state)))
+                store
+                    .municipality_names
+                    .get(code)
+                    .map(|name| (code.to_string(), name.clone()))
             },
             |code| filter.municipality == Some(*code),
         );
@@ -536,48 +511,58 @@ impl SearchIndex {
     }
 }
 
-/// Whether a word of a hit's text is one the query looked for.
-fn is_match(word: &Word, plan: &Plan) -> bool {
-    word.position.is_some() && plan.stems.contains(&word.stem)
+/// Byte ranges of the words of `text` that the query looked for, from `from` on, up to `until`
+/// (a byte offset) when given. Words are folded in a reused buffer and stemmed only when they
+/// could match: this runs for every hit shown.
+fn matching_words(
+    text: &str,
+    plan: &Plan,
+    from: usize,
+    until: Option<usize>,
+    wanted: usize,
+) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut folded = String::new();
+    let mut start = None;
+    let check = |begin: usize, end: usize, folded: &mut String, found: &mut Vec<_>| {
+        if plan.could_match(folded) && plan.matches(&analysis::stem(folded)) {
+            found.push((begin, end));
+        }
+        folded.clear();
+    };
+    for (offset, ch) in text[from..].char_indices() {
+        let offset = offset + from;
+        if ch.is_alphanumeric() || ch == 'ª' || ch == 'º' {
+            if start.is_none() {
+                if until.is_some_and(|until| offset >= until) || found.len() >= wanted {
+                    return found;
+                }
+                start = Some(offset);
+            }
+            analysis::fold_char(ch, &mut folded);
+        } else if let Some(begin) = start.take() {
+            check(begin, offset, &mut folded, &mut found);
+        }
+    }
+    if let Some(begin) = start {
+        check(begin, text.len(), &mut folded, &mut found);
+    }
+    found
 }
 
-/// `text` HTML-escaped, with matching words (and matching phrases) in `<mark>`.
-fn mark(text: &str, words: &[Word], plan: &Plan) -> (String, usize) {
-    let mut marked: HashSet<usize> = words
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| is_match(w, plan))
-        .map(|(i, _)| i)
-        .collect();
-    let content: Vec<(usize, &Word)> = words
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.position.is_some())
-        .collect();
-    for phrase in &plan.phrases {
-        for window in content.windows(phrase.len()) {
-            if window
-                .iter()
-                .zip(phrase)
-                .all(|((_, w), stem)| &w.stem == stem)
-            {
-                marked.extend(window.iter().map(|(i, _)| *i));
-            }
-        }
+/// `text[from..to]` HTML-escaped, with the `marks` (byte ranges within it) in `<mark>`.
+fn mark(text: &str, from: usize, to: usize, marks: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(to - from + 16 * marks.len());
+    let mut cursor = from;
+    for &(start, end) in marks.iter().filter(|(_, end)| *end <= to) {
+        escape_into(&text[cursor..start], &mut out);
+        out.push_str("<mark>");
+        escape_into(&text[start..end], &mut out);
+        out.push_str("</mark>");
+        cursor = end;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut cursor = 0;
-    for (i, word) in words.iter().enumerate() {
-        if marked.contains(&i) {
-            escape_into(&text[cursor..word.start], &mut out);
-            out.push_str("<mark>");
-            escape_into(&text[word.start..word.end], &mut out);
-            out.push_str("</mark>");
-            cursor = word.end;
-        }
-    }
-    escape_into(&text[cursor..], &mut out);
-    (out, marked.len())
+    escape_into(&text[cursor..to], &mut out);
+    out
 }
 
 fn escape_into(text: &str, out: &mut String) {
@@ -595,44 +580,54 @@ fn escape_into(text: &str, out: &mut String) {
 
 fn highlights(doc: &Indexed, plan: &Plan) -> Highlights {
     let name = &doc.summary.name;
-    let (name, _) = mark(name, &analysis::words(name), plan);
     Highlights {
-        name,
+        name: mark(
+            name,
+            0,
+            name.len(),
+            &matching_words(name, plan, 0, None, usize::MAX),
+        ),
         description: snippet(&doc.description, plan),
     }
 }
 
-/// A passage of about [`SNIPPET_CHARS`] around the first match in the description.
+/// Characters of context shown before the first match.
+const SNIPPET_LEAD: usize = 60;
+
+/// A passage of about [`SNIPPET_CHARS`] from a little before the first match in the description.
 fn snippet(description: &str, plan: &Plan) -> Option<String> {
-    let words = analysis::words(description);
-    let first = words.iter().position(|w| is_match(w, plan))?;
-    // Start a few words before the match, end at a word boundary.
-    let begin_word = first.saturating_sub(6);
-    let begin = words[begin_word].start;
-    let limit = begin + SNIPPET_CHARS;
-    let last = words
-        .iter()
-        .rposition(|w| w.end <= limit.min(description.len()) && w.start >= begin)
-        .unwrap_or(first);
-    let end = words[last.max(first)].end;
-    let passage: Vec<Word> = words[begin_word..=last.max(first)]
-        .iter()
-        .map(|w| Word {
-            start: w.start - begin,
-            end: w.end - begin,
-            ..w.clone()
-        })
-        .collect();
-    let (marked, _) = mark(&description[begin..end], &passage, plan);
+    let &(first, _) = matching_words(description, plan, 0, None, 1).first()?;
+    // Start at a word boundary some characters before the match.
+    let mut begin = floor_char_boundary(description, first.saturating_sub(SNIPPET_LEAD));
+    if begin > 0 {
+        begin = description[begin..first]
+            .char_indices()
+            .find(|(_, ch)| ch.is_whitespace())
+            .map_or(first, |(space, ch)| begin + space + ch.len_utf8());
+    }
+    let mut end = floor_char_boundary(description, (begin + SNIPPET_CHARS).min(description.len()));
+    if end < description.len() {
+        end = description[first..end]
+            .rfind(char::is_whitespace)
+            .map_or(end, |space| first + space);
+    }
+    let marks = matching_words(description, plan, begin, Some(end), usize::MAX);
     let mut out = String::new();
     if begin > 0 {
         out.push_str("… ");
     }
-    out.push_str(&marked);
+    out.push_str(mark(description, begin, end, &marks).trim_end());
     if end < description.len() {
         out.push_str(" …");
     }
     Some(out)
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
 }
 
 /// A rendered answer, ready to send again.
@@ -654,36 +649,41 @@ impl quick_cache::Weighter<String, Arc<CachedPage>> for PageWeight {
 /// Rendered answers by query string. Searches are highly repetitive (a few hundred queries make
 /// most of a portal's traffic), and an answer costs tens of microseconds to send again against
 /// hundreds to compute. Any index change clears it.
-pub struct ResultCache(quick_cache::sync::Cache<String, Arc<CachedPage>, PageWeight>);
-
-/// Bytes of rendered answers kept.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// `None` when disabled (a capacity of 0).
+pub struct ResultCache(Option<quick_cache::sync::Cache<String, Arc<CachedPage>, PageWeight>>);
 
 impl ResultCache {
-    pub fn new() -> ResultCache {
-        ResultCache(quick_cache::sync::Cache::with_weighter(
-            10_000,
-            CACHE_BYTES,
-            PageWeight,
-        ))
+    /// Keeps up to `bytes` of rendered answers.
+    pub fn new(bytes: u64) -> ResultCache {
+        ResultCache((bytes > 0).then(|| {
+            quick_cache::sync::Cache::with_weighter(
+                usize::try_from(bytes / 8_192).unwrap_or(10_000).max(16),
+                bytes,
+                PageWeight,
+            )
+        }))
     }
 
     pub fn clear(&self) {
-        self.0.clear();
+        if let Some(cache) = &self.0 {
+            cache.clear();
+        }
     }
 }
 
 impl SearchIndex {
     /// A rendered answer to `query_string` of the current generation.
     pub fn cached(&self, query_string: &str) -> Option<Arc<CachedPage>> {
-        let page = self.cache.0.get(query_string)?;
+        let page = self.cache.0.as_ref()?.get(query_string)?;
         (page.generation == self.generation()).then_some(page)
     }
 
     pub fn remember(&self, query_string: &str, page: CachedPage) {
         // Rendered against an older index: keep nothing.
-        if page.generation == self.generation() {
-            self.cache.0.insert(query_string.to_owned(), Arc::new(page));
+        if let Some(cache) = &self.cache.0 {
+            if page.generation == self.generation() {
+                cache.insert(query_string.to_owned(), Arc::new(page));
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Autocomplete: service names and popular names for what the citizen has typed so far.
 //!
-//! A word → suggestions map in memory: the last word typed is a prefix (a range of the sorted
-//! words), earlier words must be whole. Cheap enough to answer on every keystroke.
+//! Two sorted maps in memory: whole texts (for texts that begin with what was typed) and words
+//! (for texts with a word that begins with the last word typed, earlier words whole). Each
+//! request reads a bounded number of entries from each, so it stays cheap on every keystroke
+//! however large the catalogue.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use domain::service::ServiceSummary;
@@ -14,8 +16,9 @@ use uuid::Uuid;
 use super::analysis;
 use super::{SearchError, SearchIndex};
 
-/// Suggestions examined per request: enough for the best ten of a short prefix.
-const MAX_CANDIDATES: usize = 4_000;
+/// Words read per request for the last word's prefix, and entries read per word.
+const WORDS_READ: usize = 64;
+const ENTRIES_PER_WORD: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +51,8 @@ pub(super) struct SuggestIndex {
     /// By service ord, its entries.
     by_ord: HashMap<u32, Vec<u32>>,
     words: BTreeMap<String, Vec<u32>>,
+    /// Folded whole texts.
+    texts: BTreeSet<(String, u32)>,
 }
 
 impl SuggestIndex {
@@ -59,7 +64,7 @@ impl SuggestIndex {
                 .map(|name| (name.as_str(), SuggestionKind::PopularName)),
         );
         for (text, kind) in texts {
-            let words: Vec<String> = analysis::words(text)
+            let words: Vec<String> = analysis::words_stemming(text, |_| false)
                 .into_iter()
                 .filter(|w| w.position.is_some())
                 .map(|w| w.folded)
@@ -74,6 +79,7 @@ impl SuggestIndex {
                     postings.push(number);
                 }
             }
+            self.texts.insert((analysis::fold(text.trim()), number));
             self.entries.push(Some(Entry {
                 suggestion: Suggestion {
                     text: text.trim().to_owned(),
@@ -93,6 +99,7 @@ impl SuggestIndex {
             let Some(entry) = self.entries.get_mut(number as usize).and_then(Option::take) else {
                 continue;
             };
+            self.texts.remove(&(entry.folded.clone(), number));
             for word in entry.words {
                 if let Some(postings) = self.words.get_mut(&word) {
                     postings.retain(|n| *n != number);
@@ -105,7 +112,7 @@ impl SuggestIndex {
     }
 
     fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
-        let words: Vec<String> = analysis::words(typed)
+        let words: Vec<String> = analysis::words_stemming(typed, |_| false)
             .into_iter()
             .filter(|w| w.position.is_some())
             .map(|w| w.folded)
@@ -114,23 +121,29 @@ impl SuggestIndex {
             return Vec::new();
         };
         let typed_folded = analysis::fold(typed.trim());
-        let mut candidates: Vec<&Entry> = Vec::new();
+        let entry = |number: &u32| self.entries.get(*number as usize).and_then(Option::as_ref);
+        // Texts beginning with what was typed, in order.
+        let mut candidates: Vec<&Entry> = self
+            .texts
+            .range((typed_folded.clone(), 0)..)
+            .take_while(|(text, _)| text.starts_with(&typed_folded))
+            .take(limit * 4)
+            .filter_map(|(_, number)| entry(number))
+            .collect();
+        // Texts with a word completing the last one typed and every earlier word.
         let range = self
             .words
             .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-            .take_while(|(word, _)| word.starts_with(prefix.as_str()));
-        'words: for (_, postings) in range {
-            for number in postings {
-                let Some(Some(entry)) = self.entries.get(*number as usize) else {
-                    continue;
-                };
-                if whole.iter().all(|w| entry.words.contains(w)) {
-                    candidates.push(entry);
-                    if candidates.len() >= MAX_CANDIDATES {
-                        break 'words;
-                    }
-                }
-            }
+            .take_while(|(word, _)| word.starts_with(prefix.as_str()))
+            .take(WORDS_READ);
+        for (_, postings) in range {
+            candidates.extend(
+                postings
+                    .iter()
+                    .filter_map(entry)
+                    .filter(|e| whole.iter().all(|w| e.words.contains(w)))
+                    .take(ENTRIES_PER_WORD),
+            );
         }
         // What starts with the whole text typed first, then names before popular names, then
         // shorter (more general) texts.
