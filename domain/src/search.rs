@@ -63,7 +63,6 @@ pub struct SearchVocabulary {
     /// Topics with their parent.
     pub topics: Vec<(TaxonRef, Option<Uuid>)>,
     pub life_events: Vec<TaxonRef>,
-    /// Municipalities some service is linked to.
     pub municipalities: Vec<MunicipalityRef>,
     pub synonyms: Vec<SynonymGroup>,
 }

@@ -180,14 +180,8 @@ pub async fn vocabulary(conn: &mut AsyncPgConnection) -> Result<SearchVocabulary
         .into_iter()
         .map(taxon)
         .collect();
+    // All of them (a few thousand): a service may be linked to any later.
     let municipalities = municipalities::table
-        .filter(
-            municipalities::ibge_code.eq_any(
-                service_municipalities::table
-                    .select(service_municipalities::ibge_code)
-                    .distinct(),
-            ),
-        )
         .select((
             municipalities::ibge_code,
             municipalities::name,

@@ -34,17 +34,34 @@ pub async fn build(
     // which is harmless, rather than missed.
     let horizon = store::change_horizon(&mut conn).await?;
     index.set_vocabulary(store::vocabulary(&mut conn).await?)?;
-    let mut after = None;
-    loop {
-        let page = store::documents_after(&mut conn, after, BUILD_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.summary.id);
+    // Reading the next page overlaps with indexing this one.
+    let (pages, mut received) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(async move {
+        let mut after = None;
+        loop {
+            let page = match store::documents_after(&mut conn, after, BUILD_PAGE).await {
+                Ok(page) => page,
+                Err(error) => {
+                    let _ = pages.send(Err(error)).await;
+                    return;
+                }
+            };
+            let Some(last) = page.last() else { return };
+            after = Some(last.summary.id);
+            if pages.send(Ok(page)).await.is_err() {
+                return;
+            }
+        }
+    });
+    while let Some(page) = received.recv().await {
+        let page = page?;
         let staging = Arc::clone(&index);
         // Tantivy indexes on its own threads; adding only queues the documents.
         tokio::task::spawn_blocking(move || staging.stage(page, &[]))
             .await
             .map_err(|_| SearchError::Poisoned)??;
     }
+    reader.await.map_err(|_| SearchError::Poisoned)?;
     let publishing = Arc::clone(&index);
     tokio::task::spawn_blocking(move || publishing.publish(Vec::new()))
         .await

@@ -100,6 +100,12 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(STEM_TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    // Steps and documents are long and never matched as phrases: no positions.
+    let stemmed_without_positions = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(STEM_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
     let folded = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(FOLD_TOKENIZER)
@@ -112,7 +118,7 @@ fn schema() -> (Schema, Fields) {
         popular: builder.add_text_field("popular", stemmed.clone()),
         keywords: builder.add_text_field("keywords", stemmed.clone()),
         description: builder.add_text_field("description", stemmed.clone()),
-        details: builder.add_text_field("details", stemmed),
+        details: builder.add_text_field("details", stemmed_without_positions),
         words: builder.add_text_field("words", folded),
     };
     (builder.build(), fields)
@@ -164,7 +170,7 @@ struct Indexed {
 
 /// Slugs and names of organizations or taxa, for filters and facet labels.
 #[derive(Default)]
-struct Names {
+pub(super) struct Names {
     /// By slug and by id (as text).
     ids: HashMap<String, Uuid>,
     /// Slug and name by id.

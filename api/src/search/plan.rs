@@ -61,11 +61,6 @@ impl Plan {
         };
         self.stems.iter().any(begins_alike) || self.phrases.iter().flatten().any(begins_alike)
     }
-
-    /// Whether a word with this stem is one the query looked for (alone or in a phrase).
-    pub fn matches(&self, stem: &str) -> bool {
-        self.stems.contains(stem) || self.phrases.iter().flatten().any(|s| s == stem)
-    }
 }
 
 /// A synonym group, analyzed: each expression as its stems.

@@ -362,7 +362,7 @@ impl Counts {
             },
             |code| filter.municipality == Some(*code),
         );
-        Facets {
+        let mut facets = Facets {
             organization,
             topic,
             segment,
@@ -370,6 +370,50 @@ impl Counts {
             free: yes_no(&self.free, filter.free, "Gratuito", "Pago"),
             digital: yes_no(&self.digital, filter.digital, "Digital", "Não digital"),
             municipality,
+        };
+        // A selected value nothing was counted for (an organization without published
+        // services, a municipality with only statewide ones) is still listed.
+        let selected_names = |names: &super::Names, key: &Option<String>| {
+            key.as_deref()
+                .and_then(|key| names.find(key))
+                .and_then(|id| names.names.get(&id).cloned())
+        };
+        ensure_selected(
+            &mut facets.organization,
+            selected_names(&store.organization_names, &filter.organization),
+            0,
+        );
+        ensure_selected(
+            &mut facets.topic,
+            selected_names(&store.topic_names, &filter.topic),
+            0,
+        );
+        ensure_selected(
+            &mut facets.municipality,
+            filter.municipality.and_then(|code| {
+                store
+                    .municipality_names
+                    .get(&code)
+                    .map(|name| (code.to_string(), name.clone()))
+            }),
+            self.statewide,
+        );
+        facets
+    }
+}
+
+fn ensure_selected(values: &mut Vec<FacetValue>, selected: Option<(String, String)>, count: u64) {
+    if let Some((value, label)) = selected {
+        if !values.iter().any(|v| v.selected) {
+            values.insert(
+                0,
+                FacetValue {
+                    value,
+                    label,
+                    count,
+                    selected: true,
+                },
+            );
         }
     }
 }
@@ -511,9 +555,10 @@ impl SearchIndex {
     }
 }
 
-/// Byte ranges of the words of `text` that the query looked for, from `from` on, up to `until`
-/// (a byte offset) when given. Words are folded in a reused buffer and stemmed only when they
-/// could match: this runs for every hit shown.
+/// Byte ranges of the words of `text` that the query looked for (a word alone, or every word of
+/// a synonym phrase where the whole phrase appears), from `from` on, up to `until` (a byte
+/// offset) when given, at most `wanted` of them. Words are folded in a reused buffer and stemmed
+/// only when they could match: this runs for every hit shown.
 fn matching_words(
     text: &str,
     plan: &Plan,
@@ -521,12 +566,14 @@ fn matching_words(
     until: Option<usize>,
     wanted: usize,
 ) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
+    // Content words: their range and, when worth computing, their stem.
+    let mut words: Vec<(usize, usize, Option<String>)> = Vec::new();
     let mut folded = String::new();
     let mut start = None;
-    let check = |begin: usize, end: usize, folded: &mut String, found: &mut Vec<_>| {
-        if plan.could_match(folded) && plan.matches(&analysis::stem(folded)) {
-            found.push((begin, end));
+    let finish = |begin: usize, end: usize, folded: &mut String, words: &mut Vec<_>| {
+        if !analysis::is_stopword(folded) {
+            let stem = plan.could_match(folded).then(|| analysis::stem(folded));
+            words.push((begin, end, stem));
         }
         folded.clear();
     };
@@ -534,20 +581,48 @@ fn matching_words(
         let offset = offset + from;
         if ch.is_alphanumeric() || ch == 'ª' || ch == 'º' {
             if start.is_none() {
-                if until.is_some_and(|until| offset >= until) || found.len() >= wanted {
-                    return found;
+                if until.is_some_and(|until| offset >= until) {
+                    break;
                 }
                 start = Some(offset);
             }
             analysis::fold_char(ch, &mut folded);
         } else if let Some(begin) = start.take() {
-            check(begin, offset, &mut folded, &mut found);
+            finish(begin, offset, &mut folded, &mut words);
         }
     }
     if let Some(begin) = start {
-        check(begin, text.len(), &mut folded, &mut found);
+        finish(begin, text.len(), &mut folded, &mut words);
     }
-    found
+    let mut marked = vec![false; words.len()];
+    for (i, (_, _, stem)) in words.iter().enumerate() {
+        if stem
+            .as_deref()
+            .is_some_and(|stem| plan.stems.contains(stem))
+        {
+            marked[i] = true;
+        }
+    }
+    for phrase in &plan.phrases {
+        for i in 0..words.len().saturating_sub(phrase.len() - 1) {
+            let whole = phrase
+                .iter()
+                .zip(&words[i..])
+                .all(|(wanted, (_, _, stem))| stem.as_ref() == Some(wanted));
+            if whole {
+                marked[i..i + phrase.len()]
+                    .iter_mut()
+                    .for_each(|m| *m = true);
+            }
+        }
+    }
+    words
+        .iter()
+        .zip(marked)
+        .filter(|(_, marked)| *marked)
+        .map(|((start, end, _), _)| (*start, *end))
+        .take(wanted)
+        .collect()
 }
 
 /// `text[from..to]` HTML-escaped, with the `marks` (byte ranges within it) in `<mark>`.

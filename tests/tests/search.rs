@@ -1,0 +1,1297 @@
+//! Service search (`GET /v1/services?q=`) and autocomplete (`GET /v1/search/suggest`), through the
+//! real app on a seeded database: relevance, Portuguese analysis, synonyms, filters, facets,
+//! highlights, errors, and how quickly the index follows writes to the catalogue.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use carta_tests::{app, app_for, get, slugs, state, Reply, TestDb};
+use diesel_async::SimpleAsyncConnection;
+use domain::service::{ServiceDraft, ServiceStatus};
+use persistence::seed;
+use serde_json::Value;
+
+/// How long a change made behind the app's back may take to become searchable (the test apps
+/// follow the change log every 100 ms).
+const FRESHNESS: Duration = Duration::from_secs(2);
+
+// ----------------------------------------------------------------------------------------------
+// Helpers
+
+/// Percent-encodes a query-string value.
+fn enc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn seeded_services() -> Vec<ServiceDraft> {
+    seed::data().unwrap().services
+}
+
+fn seeded(slug: &str) -> ServiceDraft {
+    seeded_services()
+        .into_iter()
+        .find(|s| s.slug == slug)
+        .unwrap_or_else(|| panic!("{slug} is not in the seed"))
+}
+
+fn published_slugs() -> BTreeSet<String> {
+    seeded_services()
+        .into_iter()
+        .filter(|s| s.status == ServiceStatus::Published)
+        .map(|s| s.slug)
+        .collect()
+}
+
+/// A 200 answer's body.
+async fn ok<S, B>(app: &S, uri: &str) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = get(app, uri).await;
+    assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
+    reply.json()
+}
+
+/// The whole first page (100 hits) of a search.
+async fn search<S, B>(app: &S, text: &str, filters: &str) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut uri = format!("/v1/services?q={}&per_page=100", enc(text));
+    if !filters.is_empty() {
+        uri.push('&');
+        uri.push_str(filters);
+    }
+    ok(app, &uri).await
+}
+
+async fn search_slugs<S, B>(app: &S, text: &str) -> Vec<String>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    slugs(&search(app, text, "").await)
+}
+
+async fn suggest<S, B>(app: &S, typed: &str) -> Vec<Value>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let body = ok(app, &format!("/v1/search/suggest?q={}", enc(typed))).await;
+    body["items"].as_array().expect("items").clone()
+}
+
+fn suggested_slugs(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["service_slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Asks `uri` again until `done` holds, for at most [`FRESHNESS`].
+async fn eventually<S, B>(app: &S, uri: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let deadline = Instant::now() + FRESHNESS;
+    loop {
+        let body = ok(app, uri).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still not visible after {FRESHNESS:?} at {uri}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn execute(db: &TestDb, sql: &str) {
+    let mut conn = db.connect().await;
+    conn.batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Renames a service the way the application stores names: the column and the document.
+fn rename_sql(slug: &str, name: &str) -> String {
+    let name = name.replace('\'', "''");
+    format!(
+        "UPDATE services SET name = '{name}', content = jsonb_set(content, '{{name}}', to_jsonb('{name}'::text)), \
+         updated_at = now() WHERE slug = '{slug}'"
+    )
+}
+
+fn set_status_sql(slug: &str, status: &str) -> String {
+    format!(
+        "UPDATE services SET status = '{status}', published_at = coalesce(published_at, now()), \
+         updated_at = now() WHERE slug = '{slug}'"
+    )
+}
+
+/// A highlighted text back to plain text.
+fn unmark(html: &str) -> String {
+    html.replace("<mark>", "")
+        .replace("</mark>", "")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The words in `<mark>` of a highlighted text.
+fn marked(html: &str) -> Vec<String> {
+    html.split("<mark>")
+        .skip(1)
+        .map(|part| part.split("</mark>").next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn item<'a>(body: &'a Value, slug: &str) -> &'a Value {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["slug"] == slug)
+        .unwrap_or_else(|| panic!("{slug} not among the hits: {body}"))
+}
+
+/// Lowercase without accents, like the search analysis.
+fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect()
+}
+
+fn words(text: &str) -> Vec<String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+const FACETS: [&str; 7] = [
+    "organization",
+    "topic",
+    "segment",
+    "channel",
+    "free",
+    "digital",
+    "municipality",
+];
+
+/// A facet as value → (count, selected).
+fn facet(body: &Value, name: &str) -> BTreeMap<String, (u64, bool)> {
+    body["facets"][name]
+        .as_array()
+        .unwrap_or_else(|| panic!("facet {name} missing: {body}"))
+        .iter()
+        .map(|v| {
+            assert!(v["label"].as_str().is_some_and(|l| !l.is_empty()), "{v}");
+            (
+                v["value"].as_str().unwrap().to_owned(),
+                (
+                    v["count"].as_u64().unwrap(),
+                    v["selected"].as_bool().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+// ----------------------------------------------------------------------------------------------
+// Relevance
+
+#[actix_web::test]
+async fn search_lists_only_published_services_name_matches_first() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let published = published_slugs();
+
+    // "alvará" is in the name of one service and only in the description of another.
+    let body = search(&app, "alvará", "").await;
+    let found = slugs(&body);
+    assert_eq!(
+        found[0], "solicitar-alvara-funcionamento-cuiaba",
+        "{found:?}"
+    );
+    assert!(found.contains(&"abrir-empresa".to_owned()), "{found:?}");
+    assert_eq!(body["total"], found.len());
+
+    // Same for "vistoria": the service named after it first, mentions in other text after.
+    let found = search_slugs(&app, "vistoria").await;
+    assert_eq!(found[0], "agendar-vistoria-veicular", "{found:?}");
+    assert!(found.len() > 1, "{found:?}");
+
+    // A draft, an archived service and one in review are never found, even by their names.
+    let found = search_slugs(&app, "categoria").await;
+    assert!(
+        !found.contains(&"mudar-categoria-cnh".to_owned()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"primeira-habilitacao".to_owned()),
+        "{found:?}"
+    );
+    assert_eq!(search(&app, "aftosa", "").await["total"], 0);
+    let found = search_slugs(&app, "juizado especial").await;
+    assert!(
+        !found.contains(&"ajuizar-acao-juizado-especial".to_owned()),
+        "{found:?}"
+    );
+
+    for text in [
+        "cnh",
+        "certidão",
+        "emitir",
+        "segunda via",
+        "nota fiscal",
+        "de",
+    ] {
+        let body = search(&app, text, "").await;
+        let found = slugs(&body);
+        assert!(!found.is_empty(), "{text}");
+        assert_eq!(body["total"], found.len(), "{text}");
+        for slug in &found {
+            assert!(published.contains(slug), "{text}: {slug} is not published");
+        }
+        // Relevance is the default order with `q`.
+        let explicit = search(&app, text, "sort=relevance").await;
+        assert_eq!(slugs(&explicit), found, "{text}");
+    }
+}
+
+#[actix_web::test]
+async fn equal_scores_keep_one_order_across_requests_pages_and_instances() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // Most of these hits match "emissão" once, in their description: many ties.
+    let full = search_slugs(&app, "emissao").await;
+    assert!(full.len() >= 10, "{full:?}");
+    assert_eq!(search_slugs(&app, "emissao").await, full);
+    // A different query string for the same search is computed again, not served from cache.
+    let reordered = ok(&app, "/v1/services?per_page=100&q=emissao").await;
+    assert_eq!(slugs(&reordered), full);
+
+    // Pages cut the same ranking.
+    let mut paged = Vec::new();
+    let mut page = 1;
+    loop {
+        let reply = get(
+            &app,
+            &format!("/v1/services?q=emissao&per_page=3&page={page}"),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let body = reply.json();
+        assert_eq!(body["total"], full.len());
+        let link = reply.header("link").unwrap().to_owned();
+        assert!(link.contains("q=emissao"), "{link}");
+        paged.extend(slugs(&body));
+        if !link.contains("rel=\"next\"") {
+            break;
+        }
+        page += 1;
+    }
+    assert_eq!(paged, full);
+
+    // Another instance with its own index ranks the same way.
+    let other = app_for(state(&db).await).await;
+    assert_eq!(search_slugs(&other, "emissao").await, full);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Portuguese analysis
+
+#[actix_web::test]
+async fn accents_and_case_are_ignored() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let expected = search_slugs(&app, "emissão").await;
+    assert!(expected.len() >= 10, "{expected:?}");
+    for text in ["emissao", "EMISSÃO", "Emissao", "EmIsSãO"] {
+        assert_eq!(search_slugs(&app, text).await, expected, "{text}");
+    }
+    let expected = search_slugs(&app, "alvará").await;
+    assert_eq!(search_slugs(&app, "ALVARA").await, expected);
+    assert_eq!(expected[0], "solicitar-alvara-funcionamento-cuiaba");
+}
+
+#[actix_web::test]
+async fn plural_and_singular_find_the_same_services() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let singular = search_slugs(&app, "certidão").await;
+    assert!(singular.len() >= 3, "{singular:?}");
+    for name_match in [
+        "emitir-certidao-negativa-debitos-estaduais",
+        "emitir-certidao-simplificada",
+        "emitir-certidao-negativa-criminal-tjmt",
+    ] {
+        assert!(
+            singular[..3].contains(&name_match.to_owned()),
+            "{singular:?}"
+        );
+    }
+    assert_eq!(search_slugs(&app, "certidões").await, singular);
+    assert_eq!(search_slugs(&app, "certidoes").await, singular);
+    // And the other way round: the seed says "declaração", "declarações" finds it.
+    let plural = search_slugs(&app, "declarações").await;
+    assert_eq!(plural[0], "emitir-declaracao-escolar", "{plural:?}");
+    assert_eq!(search_slugs(&app, "declaração").await, plural);
+}
+
+#[actix_web::test]
+async fn a_misspelt_word_is_corrected() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // One wrong letter in "habilitação".
+    let body = search(&app, "habilitasao", "").await;
+    let found = slugs(&body);
+    assert_eq!(found[0], "primeira-habilitacao", "{found:?}");
+    assert!(found.contains(&"renovar-cnh".to_owned()), "{found:?}");
+    // The highlight shows the word the query was corrected to.
+    assert_eq!(
+        item(&body, "primeira-habilitacao")["highlights"]["name"],
+        "Obter a primeira <mark>habilitação</mark>"
+    );
+    // One wrong letter in "vistoria".
+    let found = search_slugs(&app, "vistorja").await;
+    assert_eq!(found[0], "agendar-vistoria-veicular", "{found:?}");
+    // A word nothing resembles finds nothing.
+    assert_eq!(search(&app, "xyzwqkj", "").await["total"], 0);
+}
+
+#[actix_web::test]
+async fn the_last_word_is_completed_as_a_prefix() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let body = search(&app, "renov", "").await;
+    let found = slugs(&body);
+    assert_eq!(found[0], "renovar-cnh", "{found:?}");
+    assert_eq!(
+        item(&body, "renovar-cnh")["highlights"]["name"],
+        "<mark>Renovar</mark> a Carteira Nacional de Habilitação (CNH)"
+    );
+    let found = search_slugs(&app, "alvar").await;
+    assert_eq!(
+        found[0], "solicitar-alvara-funcionamento-cuiaba",
+        "{found:?}"
+    );
+    // Earlier words whole, the last one a prefix.
+    let found = search_slugs(&app, "agendar vist").await;
+    assert_eq!(found[0], "agendar-vistoria-veicular", "{found:?}");
+}
+
+// ----------------------------------------------------------------------------------------------
+// Synonyms
+
+#[actix_web::test]
+async fn synonyms_find_services_named_by_another_expression() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let identity: BTreeSet<String> = ["emitir-segunda-via-rg", "emitir-carteira-identidade-cin"]
+        .map(str::to_owned)
+        .into();
+    let driving: BTreeSet<String> = [
+        "renovar-cnh",
+        "emitir-segunda-via-cnh",
+        "primeira-habilitacao",
+    ]
+    .map(str::to_owned)
+    .into();
+    let cases: Vec<(&str, &BTreeSet<String>)> = vec![
+        // The acronym finds services named by the long form, and the reverse.
+        ("rg", &identity),
+        ("carteira de identidade", &identity),
+        // Nothing in the catalogue says "cédula" or "carta de motorista": only synonyms match.
+        ("cédula de identidade", &identity),
+        ("cnh", &driving),
+        ("carteira nacional de habilitação", &driving),
+        ("carta de motorista", &driving),
+    ];
+    for (text, expected) in cases {
+        let found = search_slugs(&app, text).await;
+        let top: BTreeSet<String> = found.iter().take(expected.len()).cloned().collect();
+        assert_eq!(&top, expected, "{text}: {found:?}");
+    }
+    // Nothing says "micro empreendedor": the microcredit service is found by "mei".
+    let found = search_slugs(&app, "micro empreendedor individual").await;
+    assert_eq!(
+        found[0], "solicitar-microcredito-desenvolve-mt",
+        "{found:?}"
+    );
+    assert_eq!(search_slugs(&app, "ipva").await[0], "pagar-ipva");
+    assert_eq!(
+        search_slugs(&app, "imposto do carro").await[0],
+        "pagar-ipva"
+    );
+    // The tariff service only says "CadÚnico".
+    let found = search_slugs(&app, "cadastro único").await;
+    assert_eq!(found[0], "inscrever-cadunico", "{found:?}");
+    assert!(
+        found.contains(&"solicitar-tarifa-social-energia".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_synonym_group_added_at_runtime_takes_effect() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let uri = format!("/v1/services?q={}", enc("zarabatana"));
+    assert_eq!(ok(&app, &uri).await["total"], 0);
+
+    execute(
+        &db,
+        "INSERT INTO search_synonyms (terms, note) VALUES ('{zarabatana,vistoria}', 'test')",
+    )
+    .await;
+    let body = eventually(&app, &uri, "new synonym group", |b| b["total"] != 0).await;
+    assert_eq!(slugs(&body)[0], "agendar-vistoria-veicular", "{body}");
+
+    execute(&db, "DELETE FROM search_synonyms WHERE note = 'test'").await;
+    eventually(&app, &uri, "deleted synonym group", |b| b["total"] == 0).await;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Filters and facets
+
+#[actix_web::test]
+async fn filters_combine_with_the_search_text() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let filters = [
+        "organization=detran-mt",
+        "organization=sefaz-mt",
+        "free=true",
+        "free=false",
+        "digital=true",
+        "digital=false",
+        "segment=companies",
+        "channel=in_person",
+        "topic=documentos-e-identificacao",
+        // Cuiabá: statewide services and Cuiabá's own.
+        "municipality=5103403",
+        // Sinop: statewide services and the Ganha Tempo, nothing of Cuiabá's.
+        "municipality=5107909",
+        "organization=detran-mt&free=false",
+        "free=true&municipality=5103403",
+    ];
+    for text in ["segunda via", "emitir", "certidão", "cnh"] {
+        let ranked = search_slugs(&app, text).await;
+        for filter in filters {
+            // What the filter alone lists, without a search.
+            let listed: BTreeSet<String> =
+                slugs(&ok(&app, &format!("/v1/services?per_page=100&{filter}")).await)
+                    .into_iter()
+                    .collect();
+            let expected: Vec<String> = ranked
+                .iter()
+                .filter(|s| listed.contains(*s))
+                .cloned()
+                .collect();
+            let body = search(&app, text, filter).await;
+            assert_eq!(slugs(&body), expected, "q={text}&{filter}");
+            assert_eq!(body["total"], expected.len(), "q={text}&{filter}");
+        }
+    }
+    // Spot checks against the seed.
+    let body = search(&app, "segunda via", "municipality=5107909").await;
+    for slug in slugs(&body) {
+        let service = seeded(&slug);
+        assert!(
+            service.municipalities.is_empty() || service.municipalities.contains(&5107909),
+            "{slug}"
+        );
+    }
+    let body = search(&app, "segunda via", "organization=detran-mt").await;
+    assert_eq!(slugs(&body), vec!["emitir-segunda-via-cnh"]);
+}
+
+#[actix_web::test]
+async fn facets_count_the_matches_per_value() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let text = "emitir";
+    let body = search(&app, text, "").await;
+    let total = body["total"].as_u64().unwrap();
+    assert!(total >= 10);
+    for name in FACETS {
+        let values = facet(&body, name);
+        assert!(!values.is_empty(), "{name}: {body}");
+        for (value, (count, selected)) in values {
+            assert!(!selected, "{name}={value}");
+            assert!(count > 0 && count <= total, "{name}={value}");
+            let filtered = search(&app, text, &format!("{name}={}", enc(&value))).await;
+            assert_eq!(
+                filtered["total"], count,
+                "{name}={value}: the facet count is the total of the filtered search"
+            );
+        }
+    }
+    // Yes/no facets split the matches (every seeded published service says if it is free).
+    let free = facet(&body, "free");
+    assert_eq!(free.values().map(|(c, _)| c).sum::<u64>(), total);
+    let digital = facet(&body, "digital");
+    assert_eq!(digital.values().map(|(c, _)| c).sum::<u64>(), total);
+    let organizations = facet(&body, "organization");
+    assert_eq!(organizations.values().map(|(c, _)| c).sum::<u64>(), total);
+    // Most frequent first.
+    let counts: Vec<u64> = body["facets"]["organization"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["count"].as_u64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+}
+
+#[actix_web::test]
+async fn a_facet_ignores_its_own_filter_and_follows_the_others() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let text = "emitir";
+    let unfiltered = search(&app, text, "").await;
+    let organizations = facet(&unfiltered, "organization");
+    assert!(organizations.len() >= 3, "{organizations:?}");
+    let chosen = organizations.keys().next().unwrap().clone();
+    let filter = format!("organization={chosen}");
+    let body = search(&app, text, &filter).await;
+    assert_eq!(body["total"], organizations[&chosen].0);
+
+    // The organization facet still lists every organization with its unfiltered count…
+    let listed = facet(&body, "organization");
+    assert_eq!(
+        listed.keys().collect::<Vec<_>>(),
+        organizations.keys().collect::<Vec<_>>()
+    );
+    for (value, (count, selected)) in &listed {
+        assert_eq!(*count, organizations[value].0, "{value}");
+        assert_eq!(*selected, *value == chosen, "{value}");
+    }
+    // …the selected one first.
+    assert_eq!(body["facets"]["organization"][0]["value"], chosen.as_str());
+    assert_eq!(body["facets"]["organization"][0]["selected"], true);
+
+    // Other facets count within the chosen organization.
+    for name in FACETS.iter().filter(|f| **f != "organization") {
+        for (value, (count, selected)) in facet(&body, name) {
+            assert!(!selected, "{name}={value}");
+            let filtered = search(&app, text, &format!("{filter}&{name}={}", enc(&value))).await;
+            assert_eq!(filtered["total"], count, "{filter}&{name}={value}");
+        }
+    }
+
+    // The same with a yes/no filter: its facet keeps both counts, the others narrow.
+    let body = search(&app, text, "free=true").await;
+    assert_eq!(
+        facet(&body, "free")
+            .into_iter()
+            .map(|(v, (c, _))| (v, c))
+            .collect::<Vec<_>>(),
+        facet(&unfiltered, "free")
+            .into_iter()
+            .map(|(v, (c, _))| (v, c))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        facet(&body, "free")["true"],
+        (body["total"].as_u64().unwrap(), true)
+    );
+    assert!(!facet(&body, "free")["false"].1);
+    for (value, (count, _)) in facet(&body, "organization") {
+        let filtered = search(&app, text, &format!("free=true&organization={value}")).await;
+        assert_eq!(filtered["total"], count, "free=true&organization={value}");
+    }
+
+    // A selected value without matches is listed, with 0.
+    let body = search(&app, "alvará", "organization=detran-mt").await;
+    assert_eq!(body["total"], 0);
+    assert_eq!(facet(&body, "organization")["detran-mt"], (0, true));
+}
+
+#[actix_web::test]
+async fn the_municipality_facet_counts_statewide_services_everywhere() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let body = search(&app, "segunda via", "").await;
+    let statewide = slugs(&body)
+        .iter()
+        .filter(|s| seeded(s).municipalities.is_empty())
+        .count() as u64;
+    let cuiaba_only = slugs(&body)
+        .iter()
+        .filter(|s| seeded(s).municipalities.contains(&5103403))
+        .count() as u64;
+    assert!(statewide > 0 && cuiaba_only > 0);
+    let municipalities = facet(&body, "municipality");
+    assert_eq!(municipalities["5103403"], (statewide + cuiaba_only, false));
+    let label = body["facets"]["municipality"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["value"] == "5103403")
+        .unwrap()["label"]
+        .clone();
+    assert_eq!(label, "Cuiabá (MT)");
+    // Municipalities with no service of their own among the matches are not listed.
+    assert!(
+        !municipalities.contains_key("5107909"),
+        "{municipalities:?}"
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Highlights
+
+#[actix_web::test]
+async fn highlights_mark_the_matching_words_of_name_and_description() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let body = search(&app, "alvará", "").await;
+    let named = &item(&body, "solicitar-alvara-funcionamento-cuiaba")["highlights"];
+    assert_eq!(
+        named["name"],
+        "Solicitar <mark>alvará</mark> de funcionamento em Cuiabá"
+    );
+    let description = named["description"].as_str().unwrap();
+    assert!(
+        marked(description).iter().all(|w| w == "alvará"),
+        "{description}"
+    );
+    assert!(!marked(description).is_empty(), "{description}");
+    // Matched in the description only: the name has no mark, the passage has.
+    let described = &item(&body, "abrir-empresa")["highlights"];
+    assert_eq!(
+        described["name"],
+        "Abrir empresa (registro na Junta Comercial)"
+    );
+    let description = described["description"].as_str().unwrap();
+    assert_eq!(marked(description), vec!["alvará"], "{description}");
+    assert!(
+        fold(&seeded("abrir-empresa").content.description).contains(&fold(&unmark(
+            description.trim_start_matches("… ").trim_end_matches(" …")
+        ))),
+        "the passage is a piece of the description: {description}"
+    );
+
+    // Stems match: the plural query marks the singular word.
+    let body = search(&app, "certidões", "").await;
+    assert_eq!(
+        item(&body, "emitir-certidao-simplificada")["highlights"]["name"],
+        "Emitir <mark>certidão</mark> simplificada da empresa"
+    );
+
+    // Every hit: the name with marks removed is the name; a description only when it matched.
+    for text in ["emissão", "segunda via", "cnh", "renov", "vistorja"] {
+        let body = search(&app, text, "").await;
+        for hit in body["items"].as_array().unwrap() {
+            let highlights = &hit["highlights"];
+            assert_eq!(
+                unmark(highlights["name"].as_str().unwrap()),
+                hit["name"].as_str().unwrap(),
+                "{text}"
+            );
+            if let Some(description) = highlights.get("description") {
+                assert!(
+                    !marked(description.as_str().unwrap()).is_empty(),
+                    "{text}: {hit}"
+                );
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn highlights_escape_html() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    execute(
+        &db,
+        &rename_sql(
+            "agendar-vistoria-veicular",
+            r#"Agendar vistoria <b>veicular</b> & "rápida""#,
+        ),
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let body = search(&app, "vistoria", "").await;
+    let hit = item(&body, "agendar-vistoria-veicular");
+    assert_eq!(
+        hit["name"],
+        r#"Agendar vistoria <b>veicular</b> & "rápida""#
+    );
+    assert_eq!(
+        hit["highlights"]["name"],
+        "Agendar <mark>vistoria</mark> &lt;b&gt;veicular&lt;/b&gt; &amp; &quot;rápida&quot;"
+    );
+}
+
+/// A synonym phrase is a match only as a whole: its words alone are not marked.
+#[actix_web::test]
+async fn highlights_mark_synonym_phrases_only_as_a_whole() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // The licensing service's name says "veículo", not "imposto sobre a propriedade de
+    // veículos automotores": nothing in its name matches "ipva".
+    let body = search(&app, "ipva", "").await;
+    let hit = item(&body, "licenciar-veiculo-crlv-e");
+    assert_eq!(
+        hit["highlights"]["name"], "Licenciar veículo e emitir o CRLV-e",
+        "{hit}"
+    );
+    // "Carteira Digital de Trânsito" is not "carteira de motorista".
+    let body = search(&app, "cnh", "").await;
+    let description = item(&body, "renovar-cnh")["highlights"]["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !description.contains("<mark>Carteira</mark> Digital"),
+        "{description}"
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// The list without a search, and errors
+
+#[actix_web::test]
+async fn without_q_the_list_has_no_facets_nor_highlights() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    for uri in [
+        "/v1/services",
+        "/v1/services?per_page=100",
+        "/v1/services?organization=detran-mt&free=false",
+        "/v1/services?sort=updated",
+    ] {
+        let body = ok(&app, uri).await;
+        let keys: BTreeSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["items", "total", "page", "per_page"]),
+            "{uri}"
+        );
+        for hit in body["items"].as_array().unwrap() {
+            assert!(hit.get("highlights").is_none(), "{uri}: {hit}");
+        }
+    }
+    // With q both appear.
+    let body = search(&app, "cnh", "").await;
+    assert!(body["facets"].is_object());
+    assert!(body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|hit| hit["highlights"]["name"].is_string()));
+}
+
+#[actix_web::test]
+async fn bad_search_parameters_are_422_problems() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let too_long = "a".repeat(201);
+    let cases = [
+        (
+            "/v1/services?sort=relevance".to_owned(),
+            "sort",
+            "requires_q",
+        ),
+        (
+            "/v1/services?sort=relevance&organization=detran-mt".to_owned(),
+            "sort",
+            "requires_q",
+        ),
+        ("/v1/services?q=".to_owned(), "q", "invalid"),
+        ("/v1/services?q=%20%20".to_owned(), "q", "invalid"),
+        (format!("/v1/services?q={too_long}"), "q", "too_long"),
+        (
+            "/v1/services?q=cnh&colour=blue".to_owned(),
+            "colour",
+            "unknown",
+        ),
+        ("/v1/services?q=cnh&q=rg".to_owned(), "q", "duplicate"),
+        (
+            "/v1/services?q=cnh&page=2".to_owned(),
+            "page",
+            "out_of_range",
+        ),
+        (
+            "/v1/services?q=cnh&per_page=2&page=3".to_owned(),
+            "page",
+            "out_of_range",
+        ),
+        (
+            "/v1/services?q=xyzwqkj&page=2".to_owned(),
+            "page",
+            "out_of_range",
+        ),
+        (
+            "/v1/services?q=cnh&per_page=101".to_owned(),
+            "per_page",
+            "out_of_range",
+        ),
+        ("/v1/services?q=cnh&free=sim".to_owned(), "free", "invalid"),
+    ];
+    for (uri, parameter, code) in cases {
+        let body = get(&app, &uri).await.problem(422, "invalid_query");
+        let errors = body["errors"].as_array().unwrap();
+        assert!(
+            errors.iter().any(|e| e["parameter"] == parameter
+                && e["code"] == code
+                && e["message"].is_string()),
+            "{uri}: {body}"
+        );
+    }
+    // Limits count characters, not bytes: 200 accented letters are fine.
+    let accented = enc(&"ã".repeat(200));
+    let reply = get(&app, &format!("/v1/services?q={accented}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // The last page exists even when nothing matches.
+    assert_eq!(ok(&app, "/v1/services?q=xyzwqkj").await["total"], 0);
+    assert_eq!(
+        ok(&app, "/v1/services?q=cnh&per_page=2&page=2").await["page"],
+        2
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Suggest
+
+#[actix_web::test]
+async fn suggest_completes_names_and_popular_names() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let published = published_slugs();
+    let services = seeded_services();
+    let all = ok(&app, "/v1/services?per_page=100").await;
+    for typed in ["renov", "cnh", "c", "segunda v", "emit", "RENOVAÇ", "cart"] {
+        let items = suggest(&app, typed).await;
+        assert!(!items.is_empty(), "{typed}");
+        assert!(items.len() <= 10, "{typed}: {items:?}");
+        let typed_words = words(typed);
+        let (prefix, whole) = typed_words.split_last().unwrap();
+        let mut texts = BTreeSet::new();
+        for suggestion in &items {
+            let text = suggestion["text"].as_str().unwrap();
+            assert!(texts.insert(fold(text)), "{typed}: {text} twice");
+            let slug = suggestion["service_slug"].as_str().unwrap();
+            assert!(published.contains(slug), "{typed}: {slug}");
+            let service = services.iter().find(|s| s.slug == slug).unwrap();
+            match suggestion["kind"].as_str().unwrap() {
+                "name" => assert_eq!(text, service.content.name, "{typed}"),
+                "popular_name" => {
+                    assert!(
+                        service.content.popular_names.iter().any(|p| p == text),
+                        "{text}"
+                    )
+                }
+                other => panic!("{typed}: kind {other}"),
+            }
+            let id = item(&all, slug)["id"].clone();
+            assert_eq!(suggestion["service_id"], id, "{typed}: {slug}");
+            // Earlier words whole, the last one completed.
+            let text_words = words(text);
+            assert!(
+                text_words.iter().any(|w| w.starts_with(prefix.as_str())),
+                "{typed}: {text}"
+            );
+            assert!(
+                whole.iter().all(|w| text_words.contains(w)),
+                "{typed}: {text}"
+            );
+        }
+        // Texts starting with what was typed come first.
+        let starts: Vec<bool> = items
+            .iter()
+            .map(|s| fold(s["text"].as_str().unwrap()).starts_with(&fold(typed)))
+            .collect();
+        assert!(
+            starts.windows(2).all(|w| w[0] || !w[1]),
+            "{typed}: {items:?}"
+        );
+    }
+    let renov = suggest(&app, "renov").await;
+    assert_eq!(
+        renov[0]["text"],
+        "Renovar a Carteira Nacional de Habilitação (CNH)"
+    );
+    assert_eq!(renov[0]["kind"], "name");
+    assert_eq!(renov[0]["service_slug"], "renovar-cnh");
+    assert!(suggest(&app, "cnh")
+        .await
+        .iter()
+        .any(|s| s["text"] == "CNH vencida" && s["kind"] == "popular_name"));
+    assert_eq!(suggest(&app, "c").await.len(), 10);
+    // Nothing completes it: no suggestion.
+    assert!(suggest(&app, "xyzwq").await.is_empty());
+    assert!(suggest(&app, "de").await.is_empty());
+}
+
+#[actix_web::test]
+async fn suggest_honours_its_limit() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let ten = suggest(&app, "c").await;
+    assert_eq!(ten.len(), 10);
+    let body = ok(&app, "/v1/search/suggest?q=c&limit=3").await;
+    let three = body["items"].as_array().unwrap();
+    assert_eq!(three.as_slice(), &ten[..3]);
+    let body = ok(&app, "/v1/search/suggest?q=c&limit=10").await;
+    assert_eq!(body["items"].as_array().unwrap(), &ten);
+    let body = ok(&app, "/v1/search/suggest?q=renov&limit=1").await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn suggest_never_offers_unpublished_services() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let published = published_slugs();
+    // Prefixes of the names of the draft, archived and in-review services.
+    for typed in [
+        "categ",
+        "mudar",
+        "aftosa",
+        "vacina",
+        "juizado",
+        "ajuizar",
+        "nfs",
+        "cnh",
+        "emitir nota",
+        "declarar",
+    ] {
+        for slug in suggested_slugs(&suggest(&app, typed).await) {
+            assert!(published.contains(&slug), "{typed}: {slug}");
+        }
+    }
+    assert!(suggest(&app, "categ").await.is_empty());
+    assert!(suggest(&app, "aftosa").await.is_empty());
+    assert!(suggest(&app, "juizado").await.is_empty());
+}
+
+#[actix_web::test]
+async fn bad_suggest_parameters_are_422_problems() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let too_long = "a".repeat(101);
+    let cases = [
+        ("/v1/search/suggest".to_owned(), "q", "required"),
+        ("/v1/search/suggest?limit=3".to_owned(), "q", "required"),
+        ("/v1/search/suggest?q=".to_owned(), "q", "invalid"),
+        (format!("/v1/search/suggest?q={too_long}"), "q", "too_long"),
+        (
+            "/v1/search/suggest?q=c&limit=11".to_owned(),
+            "limit",
+            "out_of_range",
+        ),
+        (
+            "/v1/search/suggest?q=c&limit=0".to_owned(),
+            "limit",
+            "out_of_range",
+        ),
+        (
+            "/v1/search/suggest?q=c&limit=x".to_owned(),
+            "limit",
+            "invalid",
+        ),
+        (
+            "/v1/search/suggest?q=c&page=1".to_owned(),
+            "page",
+            "unknown",
+        ),
+    ];
+    for (uri, parameter, code) in cases {
+        let body = get(&app, &uri).await.problem(422, "invalid_query");
+        assert!(
+            body["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["parameter"] == parameter && e["code"] == code),
+            "{uri}: {body}"
+        );
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Freshness: writes made directly in the database, as another instance would
+
+#[actix_web::test]
+async fn a_published_draft_becomes_searchable_and_suggested() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let uri = format!("/v1/services?q={}", enc("categoria"));
+    let before = slugs(&ok(&app, &uri).await);
+    assert!(!before.contains(&"mudar-categoria-cnh".to_owned()));
+
+    execute(&db, &set_status_sql("mudar-categoria-cnh", "published")).await;
+    let body = eventually(&app, &uri, "published draft", |b| {
+        slugs(b).first().map(String::as_str) == Some("mudar-categoria-cnh")
+    })
+    .await;
+    assert_eq!(
+        item(&body, "mudar-categoria-cnh")["highlights"]["name"],
+        "Mudar ou adicionar <mark>categoria</mark> da CNH"
+    );
+    let suggested = suggested_slugs(&suggest(&app, "categ").await);
+    assert!(
+        suggested.contains(&"mudar-categoria-cnh".to_owned()),
+        "{suggested:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_renamed_service_is_found_by_its_new_name_only() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let new_name = format!("/v1/services?q={}", enc("inspeção"));
+    assert_eq!(ok(&app, &new_name).await["total"], 0);
+
+    execute(
+        &db,
+        &rename_sql("agendar-vistoria-veicular", "Agendar inspeção veicular"),
+    )
+    .await;
+    // The same query string as before: a cached answer must not hide the change.
+    let body = eventually(&app, &new_name, "renamed service", |b| b["total"] != 0).await;
+    let hit = item(&body, "agendar-vistoria-veicular");
+    assert_eq!(hit["name"], "Agendar inspeção veicular");
+    assert_eq!(
+        hit["highlights"]["name"],
+        "Agendar <mark>inspeção</mark> veicular"
+    );
+    assert_eq!(slugs(&body)[0], "agendar-vistoria-veicular");
+    // The old name no longer suggests it, the new one does.
+    let suggested = suggest(&app, "inspe").await;
+    assert_eq!(suggested[0]["text"], "Agendar inspeção veicular");
+    assert!(!suggest(&app, "agendar vist")
+        .await
+        .iter()
+        .any(|s| s["kind"] == "name" && s["service_slug"] == "agendar-vistoria-veicular"));
+}
+
+#[actix_web::test]
+async fn an_archived_service_disappears_from_search_suggestions_and_facets() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let uri = format!("/v1/services?q={}&per_page=100", enc("ipva"));
+    let before = ok(&app, &uri).await;
+    assert_eq!(slugs(&before)[0], "pagar-ipva");
+    let sefaz = facet(&before, "organization")["sefaz-mt"].0;
+
+    execute(&db, &set_status_sql("pagar-ipva", "archived")).await;
+    let after = eventually(&app, &uri, "archived service", |b| {
+        !slugs(b).contains(&"pagar-ipva".to_owned())
+    })
+    .await;
+    assert_eq!(after["total"], before["total"].as_u64().unwrap() - 1);
+    assert_eq!(facet(&after, "organization")["sefaz-mt"].0, sefaz - 1);
+    assert!(!suggested_slugs(&suggest(&app, "pagar").await).contains(&"pagar-ipva".to_owned()));
+
+    // Back to published: back in the results.
+    execute(&db, &set_status_sql("pagar-ipva", "published")).await;
+    eventually(&app, &uri, "republished service", |b| {
+        slugs(b).first().map(String::as_str) == Some("pagar-ipva")
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_deleted_service_disappears_from_search() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let uri = format!("/v1/services?q={}", enc("outorga"));
+    assert_eq!(slugs(&ok(&app, &uri).await)[0], "solicitar-outorga-agua");
+    execute(
+        &db,
+        // Links cascade.
+        "DELETE FROM services WHERE slug = 'solicitar-outorga-agua'",
+    )
+    .await;
+    eventually(&app, &uri, "deleted service", |b| {
+        !slugs(b).contains(&"solicitar-outorga-agua".to_owned())
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn catch_up_makes_a_write_visible_at_once() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    let renamed = format!("/v1/services?q={}", enc("inspeção"));
+    let archived = format!("/v1/services?q={}", enc("ipva"));
+    assert_eq!(ok(&app, &renamed).await["total"], 0);
+    assert!(slugs(&ok(&app, &archived).await).contains(&"pagar-ipva".to_owned()));
+
+    execute(
+        &db,
+        &format!(
+            "{}; {}",
+            rename_sql("agendar-vistoria-veicular", "Agendar inspeção veicular"),
+            set_status_sql("pagar-ipva", "archived")
+        ),
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    // No waiting: the very next requests see both changes.
+    assert_eq!(
+        slugs(&ok(&app, &renamed).await),
+        vec!["agendar-vistoria-veicular"]
+    );
+    assert!(!slugs(&ok(&app, &archived).await).contains(&"pagar-ipva".to_owned()));
+    // Nothing left to apply.
+    assert_eq!(state.search.catch_up(&state.pool).await.unwrap(), 0);
+}
+
+#[actix_web::test]
+async fn cached_answers_are_invalidated_by_changes() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    let uri = format!("/v1/services?q={}&per_page=100", enc("ipva"));
+    let first: Reply = get(&app, &uri).await;
+    let again = get(&app, &uri).await;
+    assert_eq!(first.text, again.text);
+    assert_eq!(first.header("link"), again.header("link"));
+    let generation = state.search.generation();
+
+    execute(&db, &set_status_sql("pagar-ipva", "archived")).await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    assert!(state.search.generation() > generation);
+    let after = get(&app, &uri).await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.text, first.text);
+    assert!(!slugs(&after.json()).contains(&"pagar-ipva".to_owned()));
+
+    // A vocabulary change invalidates too.
+    let synonym = format!("/v1/services?q={}", enc("zarabatana"));
+    assert_eq!(ok(&app, &synonym).await["total"], 0);
+    execute(
+        &db,
+        "INSERT INTO search_synonyms (terms) VALUES ('{zarabatana,outorga}')",
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    assert_eq!(
+        slugs(&ok(&app, &synonym).await)[0],
+        "solicitar-outorga-agua"
+    );
+}
+
+#[actix_web::test]
+async fn an_organization_rename_reaches_hits_and_facets() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let uri = format!("/v1/services?q={}", enc("conta de água"));
+    let before = ok(&app, &uri).await;
+    assert_eq!(
+        item(&before, "emitir-segunda-via-conta-agua")["organization"]["slug"],
+        "aguas-cuiaba"
+    );
+    execute(
+        &db,
+        "UPDATE organizations SET name = 'Companhia de Águas Renomeada' WHERE slug = 'aguas-cuiaba'",
+    )
+    .await;
+    let after = eventually(&app, &uri, "organization rename", |b| {
+        item(b, "emitir-segunda-via-conta-agua")["organization"]["name"]
+            == "Companhia de Águas Renomeada"
+    })
+    .await;
+    let label = after["facets"]["organization"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["value"] == "aguas-cuiaba")
+        .unwrap()["label"]
+        .clone();
+    assert_eq!(label, "Companhia de Águas Renomeada");
+}
+
+// ----------------------------------------------------------------------------------------------
+// Known product bugs, kept as tests so they can be enabled once fixed.
+
+#[actix_web::test]
+async fn a_municipality_linked_after_start_is_listed_in_the_facet() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    // Alta Floresta had no service of its own when the index was built.
+    execute(
+        &db,
+        "INSERT INTO service_municipalities (service_id, ibge_code) \
+           SELECT id, 5100250 FROM services WHERE slug = 'emitir-segunda-via-conta-agua'; \
+         UPDATE services SET updated_at = now() WHERE slug = 'emitir-segunda-via-conta-agua'",
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let filtered = search(&app, "conta de água", "municipality=5100250").await;
+    assert!(slugs(&filtered).contains(&"emitir-segunda-via-conta-agua".to_owned()));
+    let body = search(&app, "conta de água", "").await;
+    let municipalities = facet(&body, "municipality");
+    assert_eq!(
+        municipalities.get("5100250").map(|(count, _)| *count),
+        filtered["total"].as_u64(),
+        "{municipalities:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_selected_value_is_always_listed_in_its_facet() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // seplag-mt exists but has no published service.
+    let body = search(&app, "alvará", "organization=seplag-mt").await;
+    assert_eq!(body["total"], 0);
+    assert_eq!(
+        facet(&body, "organization").get("seplag-mt"),
+        Some(&(0, true)),
+        "{body}"
+    );
+    // Alta Floresta has only statewide services.
+    let body = search(&app, "alvará", "municipality=5100250").await;
+    let total = body["total"].as_u64().unwrap();
+    assert!(total > 0);
+    assert_eq!(
+        facet(&body, "municipality").get("5100250"),
+        Some(&(total, true)),
+        "{body}"
+    );
+}
