@@ -1,6 +1,7 @@
 //! Search quality on the federal corpus, when it is at hand:
 //! `CARTA_GOVBR_DIR=$PWD/../shared/data/govbr-cartas-v3 cargo test -p carta-tests --test search_quality -- --ignored`.
 //! The same figures, with every miss listed: `carta search-eval api/eval/relevance-govbr.json`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use carta_api::import::import_govbr_xml;
 use carta_api::search::evaluation::{evaluate, RelevanceSet};
