@@ -9,6 +9,7 @@ function init(args)
     end
   end
   -- Threads start at different places so they do not march in step.
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16))
   counter = math.random(#paths)
 end
 

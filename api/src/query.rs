@@ -63,6 +63,12 @@ impl QueryParams {
             .push(InvalidField::parameter(name, code, message));
     }
 
+    /// Whether the raw value ends with a space: in a search box, the last word is finished.
+    pub fn ends_with_whitespace(&self, name: &str) -> bool {
+        self.raw(name)
+            .is_some_and(|value| value.ends_with(char::is_whitespace))
+    }
+
     /// A non-empty text value that must be given.
     pub fn required_text(&mut self, name: &str, max_chars: usize) -> Option<String> {
         if self.raw(name).is_none() {

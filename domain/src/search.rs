@@ -133,7 +133,13 @@ pub fn plain_text(text: &str) -> String {
     let mut chars = text.chars().peekable();
     while let Some(ch) = chars.next() {
         match ch {
-            '<' => in_tag = true,
+            // A tag, not a "less than" in the text ("renda < 3 salários").
+            '<' if chars
+                .peek()
+                .is_some_and(|next| next.is_ascii_alphabetic() || *next == '/' || *next == '!') =>
+            {
+                in_tag = true
+            }
             '>' if in_tag => {
                 in_tag = false;
                 out.push(' ');
@@ -172,5 +178,6 @@ mod tests {
             plain_text("**Emita** a <b>certidão</b> [aqui](https://x.gov.br/a_b)."),
             "Emita a certidão aqui ."
         );
+        assert_eq!(plain_text("renda < 3 salários"), "renda < 3 salários");
     }
 }

@@ -56,13 +56,28 @@ pub async fn documents_by_id(
     documents(conn, rows).await
 }
 
-/// Services (any status) of these organizations or tagged with these topics: what a rename of
-/// either affects.
+/// Services (any status) of these organizations or tagged with these topics or their
+/// sub-topics: what a rename or a move of either affects.
 pub async fn services_linked_to(
     conn: &mut AsyncPgConnection,
     organization_ids: &[Uuid],
     topic_ids: &[Uuid],
 ) -> Result<Vec<Uuid>, StoreError> {
+    let parents: Vec<(Uuid, Option<Uuid>)> = topics::table
+        .select((topics::id, topics::parent_id))
+        .load(conn)
+        .await?;
+    let mut subtree: Vec<Uuid> = topic_ids.to_vec();
+    let mut frontier = subtree.clone();
+    while let Some(parent) = frontier.pop() {
+        for (id, _) in parents.iter().filter(|(_, p)| *p == Some(parent)) {
+            if !subtree.contains(id) {
+                subtree.push(*id);
+                frontier.push(*id);
+            }
+        }
+    }
+    let topic_ids = subtree.as_slice();
     let mut ids: Vec<Uuid> = services::table
         .filter(services::organization_id.eq_any(organization_ids))
         .select(services::id)

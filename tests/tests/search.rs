@@ -1295,3 +1295,96 @@ async fn a_selected_value_is_always_listed_in_its_facet() {
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn references_resolve_as_in_the_list_without_q() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // No such municipality, an organization slug in capitals: nothing, as without `q`.
+    for filters in ["municipality=9999999", "organization=DETRAN-MT"] {
+        let listed = ok(&app, &format!("/v1/services?{filters}")).await;
+        assert_eq!(listed["total"], 0, "{filters}");
+        let found = search(&app, "veículo", filters).await;
+        assert_eq!(found["total"], 0, "{filters}: {found}");
+    }
+    // An organization id in any UUID notation.
+    let by_slug = search(&app, "veículo", "organization=detran-mt").await;
+    let id = by_slug["items"][0]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_id = search(
+        &app,
+        "veículo",
+        &format!("organization={}", id.to_uppercase()),
+    )
+    .await;
+    assert_eq!(slugs(&by_id), slugs(&by_slug));
+}
+
+#[actix_web::test]
+async fn moving_a_topic_moves_its_sub_topics_services_in_the_filter() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    // A root topic with a sub-topic holding published services, and another root topic.
+    let mut conn = db.connect().await;
+    let moves: Vec<TopicMove> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT child.slug AS child, parent.slug AS parent, \
+                    (SELECT slug FROM topics WHERE parent_id IS NULL AND id <> parent.id \
+                     ORDER BY slug LIMIT 1) AS other \
+             FROM topics child JOIN topics parent ON parent.id = child.parent_id \
+             WHERE parent.parent_id IS NULL AND EXISTS (SELECT 1 FROM service_topics st \
+                   JOIN services s ON s.id = st.service_id \
+                   WHERE st.topic_id = child.id AND s.status = 'published') \
+             ORDER BY child.slug LIMIT 1",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let TopicMove {
+        child,
+        parent,
+        other,
+    } = moves
+        .into_iter()
+        .next()
+        .expect("a sub-topic with published services");
+    let under_child = ok(&app, &format!("/v1/services?topic={child}&per_page=100")).await;
+    execute(
+        &db,
+        &format!(
+            "UPDATE topics SET parent_id = (SELECT id FROM topics WHERE slug = '{other}') \
+             WHERE slug = '{parent}'"
+        ),
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    // Each service of the sub-topic is now under `other`, for the list and for search alike.
+    for item in under_child["items"].as_array().unwrap() {
+        let slug = item["slug"].as_str().unwrap();
+        let name = item["name"].as_str().unwrap();
+        let listed = slugs(&ok(&app, &format!("/v1/services?topic={other}&per_page=100")).await);
+        assert!(
+            listed.contains(&slug.to_owned()),
+            "{slug} not listed under {other}"
+        );
+        let found = slugs(&search(&app, name, &format!("topic={other}")).await);
+        assert!(
+            found.contains(&slug.to_owned()),
+            "{slug} not found under {other}"
+        );
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct TopicMove {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    child: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    parent: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    other: String,
+}

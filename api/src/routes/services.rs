@@ -77,7 +77,11 @@ impl QueryModel for ServiceList {
     ];
 
     fn read(params: &mut QueryParams) -> Self {
-        let text = params.text("q", SEARCH_TEXT_MAX);
+        // A trailing space says the last word is finished: it is then not completed.
+        let finished = params.ends_with_whitespace("q");
+        let text = params
+            .text("q", SEARCH_TEXT_MAX)
+            .map(|text| if finished { text + " " } else { text });
         let sort = params.code(
             "sort",
             &[

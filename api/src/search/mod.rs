@@ -171,7 +171,7 @@ struct Indexed {
 /// Slugs and names of organizations or taxa, for filters and facet labels.
 #[derive(Default)]
 pub(super) struct Names {
-    /// By slug and by id (as text).
+    /// By slug.
     ids: HashMap<String, Uuid>,
     /// Slug and name by id.
     names: HashMap<Uuid, (String, String)>,
@@ -182,7 +182,6 @@ impl Names {
         let mut names = Names::default();
         for taxon in taxa {
             names.ids.insert(taxon.slug.clone(), taxon.id);
-            names.ids.insert(taxon.id.to_string(), taxon.id);
             names
                 .names
                 .insert(taxon.id, (taxon.slug.clone(), taxon.name.clone()));
@@ -190,12 +189,13 @@ impl Names {
         names
     }
 
-    /// An id or slug as written in a filter.
+    /// An id (any UUID notation) or slug as written in a filter, matched as the list without
+    /// `q` matches it.
     fn find(&self, key: &str) -> Option<Uuid> {
-        self.ids
-            .get(key)
-            .or_else(|| self.ids.get(&key.to_ascii_lowercase()))
-            .copied()
+        match Uuid::parse_str(key) {
+            Ok(id) => self.names.contains_key(&id).then_some(id),
+            Err(_) => self.ids.get(key).copied(),
+        }
     }
 }
 
@@ -344,27 +344,37 @@ impl SearchIndex {
         removed: &[Uuid],
     ) -> Result<Vec<u32>, SearchError> {
         let writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
-        let mut store = self.store.write().map_err(|_| SearchError::Poisoned)?;
         let mut stale = Vec::new();
-        for id in removed
-            .iter()
-            .chain(documents.iter().map(|d| &d.summary.id))
+        let mut added = Vec::with_capacity(documents.len());
         {
-            if let Some(ord) = store.ords.remove(id) {
-                writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
-                stale.push(ord);
-                store.suggest.remove(ord);
+            // Searches wait for this lock: it is held for the in-memory part only, not while
+            // tantivy (whose queue may be full) takes the documents.
+            let mut store = self.store.write().map_err(|_| SearchError::Poisoned)?;
+            for id in removed
+                .iter()
+                .chain(documents.iter().map(|d| &d.summary.id))
+            {
+                if let Some(ord) = store.ords.remove(id) {
+                    stale.push((*id, ord));
+                    store.suggest.remove(ord);
+                }
+            }
+            for document in &documents {
+                let ord = store.docs.len() as u32;
+                let indexed = store.intern(document);
+                store.suggest.add(ord, &indexed.summary);
+                store.docs.push(Some(Arc::new(indexed)));
+                store.ords.insert(document.summary.id, ord);
+                added.push(ord);
             }
         }
-        for document in &documents {
-            let ord = store.docs.len() as u32;
-            let indexed = store.intern(document);
-            writer.add_document(self.tantivy_document(ord, document))?;
-            store.suggest.add(ord, &indexed.summary);
-            store.docs.push(Some(Arc::new(indexed)));
-            store.ords.insert(document.summary.id, ord);
+        for (id, _) in &stale {
+            writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
         }
-        Ok(stale)
+        for (ord, document) in added.into_iter().zip(&documents) {
+            writer.add_document(self.tantivy_document(ord, document))?;
+        }
+        Ok(stale.into_iter().map(|(_, ord)| ord).collect())
     }
 
     /// Commits what was staged and makes it visible to searches.

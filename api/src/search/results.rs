@@ -196,9 +196,11 @@ impl Store {
             channel: filter.channel,
             free: filter.free,
             digital: filter.digital,
-            municipality: filter
-                .municipality
-                .map(|code| (code, self.municipalities.get(&code))),
+            municipality: match filter.municipality {
+                // No such municipality: nothing matches, as in the list without `q`.
+                Some(code) if !self.municipality_names.contains_key(&code) => return None,
+                code => code.map(|code| (code, self.municipalities.get(&code))),
+            },
         })
     }
 }
@@ -428,8 +430,13 @@ fn list<'a, K: 'a, C: std::borrow::Borrow<u64>>(
         .map(|(key, count)| (key, *count.borrow(), is_selected(key)))
         .filter(|(_, count, selected)| *count > 0 || *selected)
         .collect();
-    values.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
-    values.truncate(MAX_FACET_VALUES * 2);
+    // Thousands of values (municipalities, their organizations) may have a count: only the top
+    // ones are sorted.
+    let by_rank = |a: &(&K, u64, bool), b: &(&K, u64, bool)| b.2.cmp(&a.2).then(b.1.cmp(&a.1));
+    if values.len() > MAX_FACET_VALUES * 2 {
+        values.select_nth_unstable_by(MAX_FACET_VALUES * 2, by_rank);
+        values.truncate(MAX_FACET_VALUES * 2);
+    }
     let mut out: Vec<FacetValue> = values
         .into_iter()
         .filter_map(|(key, count, selected)| {

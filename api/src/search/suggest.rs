@@ -19,6 +19,8 @@ use super::{SearchError, SearchIndex};
 /// Words read per request for the last word's prefix, and entries read per word.
 const WORDS_READ: usize = 64;
 const ENTRIES_PER_WORD: usize = 8;
+/// Entries of the rarest earlier word examined per request.
+const ENTRIES_SCANNED: usize = 5_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -131,18 +133,29 @@ impl SuggestIndex {
             .filter_map(|(_, number)| entry(number))
             .collect();
         // Texts with a word completing the last one typed and every earlier word.
-        let range = self
-            .words
-            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-            .take_while(|(word, _)| word.starts_with(prefix.as_str()))
-            .take(WORDS_READ);
-        for (_, postings) in range {
+        if whole.is_empty() {
+            let range = self
+                .words
+                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                .take_while(|(word, _)| word.starts_with(prefix.as_str()))
+                .take(WORDS_READ);
+            for (_, postings) in range {
+                candidates.extend(postings.iter().filter_map(entry).take(ENTRIES_PER_WORD));
+            }
+        } else if let Some(rarest) = whole
+            .iter()
+            .map(|word| self.words.get(word).map_or(&[][..], Vec::as_slice))
+            .min_by_key(|postings| postings.len())
+        {
+            // The earlier words' rarest one drives: each candidate must have all of them.
             candidates.extend(
-                postings
+                rarest
                     .iter()
+                    .take(ENTRIES_SCANNED)
                     .filter_map(entry)
                     .filter(|e| whole.iter().all(|w| e.words.contains(w)))
-                    .take(ENTRIES_PER_WORD),
+                    .filter(|e| e.words.iter().any(|w| w.starts_with(prefix.as_str())))
+                    .take(WORDS_READ * ENTRIES_PER_WORD),
             );
         }
         // What starts with the whole text typed first, then names before popular names, then
