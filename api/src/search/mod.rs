@@ -151,6 +151,19 @@ impl<K: std::hash::Hash + Eq + Copy> Interner<K> {
     }
 }
 
+/// The positions in `all` of `values`, as bits: facets count with them per match.
+fn bits<T: PartialEq>(all: &[T], values: &[T]) -> u32 {
+    all.iter()
+        .enumerate()
+        .filter(|(_, value)| values.contains(value))
+        .fold(0, |bits, (i, _)| bits | 1 << i)
+}
+
+/// The bit of `value` in [`bits`].
+fn bit<T: PartialEq>(all: &[T], value: &T) -> u32 {
+    all.iter().position(|v| v == value).map_or(0, |i| 1 << i)
+}
+
 /// A service as the index keeps it in memory, next to its tantivy document.
 struct Indexed {
     summary: ServiceSummary,
@@ -160,8 +173,10 @@ struct Indexed {
     organization: u32,
     topics: Vec<u32>,
     life_events: Vec<Uuid>,
-    segments: Vec<SegmentCode>,
-    channels: Vec<ChannelTypeCode>,
+    /// Bit i: `SegmentCode::ALL[i]`.
+    segments: u32,
+    /// Bit i: `ChannelTypeCode::ALL[i]`.
+    channels: u32,
     municipalities: Vec<u32>,
     statewide: bool,
     free: Option<bool>,
@@ -241,8 +256,8 @@ impl Store {
                 .map(|id| self.topics.intern(*id))
                 .collect(),
             life_events: document.life_event_ids.clone(),
-            segments: document.segments.clone(),
-            channels: summary.channel_types.clone(),
+            segments: bits(SegmentCode::ALL, &document.segments),
+            channels: bits(ChannelTypeCode::ALL, &summary.channel_types),
             municipalities: document
                 .municipalities
                 .iter()

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::analysis;
 use super::plan::{self, Plan};
-use super::{Indexed, SearchError, SearchIndex, Store};
+use super::{bit, Indexed, SearchError, SearchIndex, Store};
 
 /// Values listed per facet, the most frequent first; a selected value is always listed.
 const MAX_FACET_VALUES: usize = 50;
@@ -221,10 +221,16 @@ impl Resolved {
             miss(Dimension::Topic, doc.topics.contains(&topic));
         }
         if let Some(segment) = self.segment {
-            miss(Dimension::Segment, doc.segments.contains(&segment));
+            miss(
+                Dimension::Segment,
+                doc.segments & bit(SegmentCode::ALL, &segment) != 0,
+            );
         }
         if let Some(channel) = self.channel {
-            miss(Dimension::Channel, doc.channels.contains(&channel));
+            miss(
+                Dimension::Channel,
+                doc.channels & bit(ChannelTypeCode::ALL, &channel) != 0,
+            );
         }
         if let Some(free) = self.free {
             miss(Dimension::Free, doc.free == Some(free));
@@ -288,18 +294,10 @@ impl Counts {
             }
         }
         if counts_in(Dimension::Segment) {
-            for segment in &doc.segments {
-                if let Some(i) = SegmentCode::ALL.iter().position(|s| s == segment) {
-                    self.segment[i] += 1;
-                }
-            }
+            add_bits(&mut self.segment, doc.segments);
         }
         if counts_in(Dimension::Channel) {
-            for channel in &doc.channels {
-                if let Some(i) = ChannelTypeCode::ALL.iter().position(|c| c == channel) {
-                    self.channel[i] += 1;
-                }
-            }
+            add_bits(&mut self.channel, doc.channels);
         }
         if counts_in(Dimension::Free) {
             if let Some(free) = doc.free {
@@ -417,6 +415,16 @@ fn ensure_selected(values: &mut Vec<FacetValue>, selected: Option<(String, Strin
                 },
             );
         }
+    }
+}
+
+fn add_bits(counts: &mut [u64], mut bits: u32) {
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if let Some(count) = counts.get_mut(i) {
+            *count += 1;
+        }
+        bits &= bits - 1;
     }
 }
 
