@@ -1,10 +1,10 @@
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::query::{QueryModel, QueryParams, Strict};
-use crate::search::Suggestion;
+use crate::search::{CachedPage, Suggestion};
 use crate::AppState;
 
 const MAX_SUGGESTIONS: u32 = 10;
@@ -61,13 +61,30 @@ pub struct Suggestions {
 )]
 #[get("/search/suggest")]
 pub async fn suggest(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: Strict<SuggestParams>,
-) -> ApiResult<web::Json<Suggestions>> {
+) -> ApiResult<HttpResponse> {
     let SuggestParams { text, limit } = query.0;
+    // Keystrokes repeat across citizens even more than searches: answers are cached alike.
+    let key = format!("suggest?{}", req.query_string());
+    let search = &state.search;
+    if let Some(cached) = search.cached(&key) {
+        return Ok(cached.response());
+    }
+    let generation = search.generation();
     let items = match text {
-        Some(text) => state.search.suggest(&text, limit as usize)?,
+        Some(text) => search.suggest(&text, limit as usize)?,
         None => Vec::new(),
     };
-    Ok(web::Json(Suggestions { items }))
+    let body = serde_json::to_vec(&Suggestions { items })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let rendered = CachedPage {
+        generation,
+        body: body.into(),
+        link: None,
+    };
+    let response = rendered.response();
+    search.remember(&key, rendered);
+    Ok(response)
 }

@@ -142,17 +142,6 @@ pub struct ServicePage {
     pub facets: Option<Facets>,
 }
 
-fn send_page(page: &CachedPage) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::LINK, page.link.as_str()))
-        .content_type(mime_json())
-        .body(page.body.clone())
-}
-
-fn mime_json() -> &'static str {
-    "application/json"
-}
-
 /// List or search published services.
 ///
 /// Without `q`: every published service matching the filters, by name or last update. With `q`:
@@ -208,7 +197,7 @@ pub async fn list_services(
     };
     let search = &state.search;
     if let Some(cached) = search.cached(req.query_string()) {
-        return Ok(send_page(&cached));
+        return Ok(cached.response());
     }
     let generation = search.generation();
     let results = search.search(&SearchRequest {
@@ -237,9 +226,9 @@ pub async fn list_services(
     let rendered = CachedPage {
         generation,
         body: body.into(),
-        link,
+        link: Some(link),
     };
-    let response = send_page(&rendered);
+    let response = rendered.response();
     search.remember(req.query_string(), rendered);
     Ok(response)
 }

@@ -724,7 +724,21 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 pub struct CachedPage {
     pub generation: u64,
     pub body: bytes::Bytes,
-    pub link: String,
+    /// The RFC 8288 `Link` header of a list page.
+    pub link: Option<String>,
+}
+
+impl CachedPage {
+    /// 200 with the JSON body.
+    pub fn response(&self) -> actix_web::HttpResponse {
+        let mut response = actix_web::HttpResponse::Ok();
+        if let Some(link) = &self.link {
+            response.insert_header((actix_web::http::header::LINK, link.as_str()));
+        }
+        response
+            .content_type("application/json")
+            .body(self.body.clone())
+    }
 }
 
 #[derive(Clone)]
@@ -732,7 +746,7 @@ struct PageWeight;
 
 impl quick_cache::Weighter<String, Arc<CachedPage>> for PageWeight {
     fn weight(&self, key: &String, page: &Arc<CachedPage>) -> u64 {
-        (key.len() + page.body.len() + page.link.len() + 64) as u64
+        (key.len() + page.body.len() + page.link.as_ref().map_or(0, String::len) + 64) as u64
     }
 }
 
