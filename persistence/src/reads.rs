@@ -48,14 +48,17 @@ macro_rules! find_id {
     }};
 }
 
-/// The topic and all its descendants.
-async fn topic_subtree(conn: &mut AsyncPgConnection, root: Uuid) -> Result<Vec<Uuid>, StoreError> {
+/// The topics and all their descendants.
+pub(crate) async fn topic_subtree(
+    conn: &mut AsyncPgConnection,
+    roots: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
     let all: Vec<(Uuid, Option<Uuid>)> = topics::table
         .select((topics::id, topics::parent_id))
         .load(conn)
         .await?;
-    let mut ids = vec![root];
-    let mut frontier = vec![root];
+    let mut ids = roots.to_vec();
+    let mut frontier = ids.clone();
     while let Some(parent) = frontier.pop() {
         for (id, _) in all.iter().filter(|(_, p)| *p == Some(parent)) {
             if !ids.contains(id) {
@@ -93,7 +96,7 @@ async fn resolve(
     };
     let topic_ids = match &filter.topic {
         Some(key) => match find_id!(conn, topics, key)? {
-            Some(id) => Some(topic_subtree(conn, id).await?),
+            Some(id) => Some(topic_subtree(conn, &[id]).await?),
             None => return Ok(None),
         },
         None => None,

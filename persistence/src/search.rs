@@ -63,20 +63,10 @@ pub async fn services_linked_to(
     organization_ids: &[Uuid],
     topic_ids: &[Uuid],
 ) -> Result<Vec<Uuid>, StoreError> {
-    let parents: Vec<(Uuid, Option<Uuid>)> = topics::table
-        .select((topics::id, topics::parent_id))
-        .load(conn)
-        .await?;
-    let mut subtree: Vec<Uuid> = topic_ids.to_vec();
-    let mut frontier = subtree.clone();
-    while let Some(parent) = frontier.pop() {
-        for (id, _) in parents.iter().filter(|(_, p)| *p == Some(parent)) {
-            if !subtree.contains(id) {
-                subtree.push(*id);
-                frontier.push(*id);
-            }
-        }
-    }
+    let subtree = match topic_ids {
+        [] => Vec::new(),
+        roots => crate::reads::topic_subtree(conn, roots).await?,
+    };
     let topic_ids = subtree.as_slice();
     let mut ids: Vec<Uuid> = services::table
         .filter(services::organization_id.eq_any(organization_ids))
