@@ -477,37 +477,15 @@ fn parse_bool(value: &str) -> Result<Option<bool>, ()> {
     }
 }
 
-fn fold_char(c: char, out: &mut String) {
-    let folded = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ª' => "a",
-        'ç' => "c",
-        'è' | 'é' | 'ê' | 'ë' => "e",
-        'ì' | 'í' | 'î' | 'ï' => "i",
-        'ñ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'º' | '°' => "o",
-        'ù' | 'ú' | 'û' | 'ü' => "u",
-        'ý' | 'ÿ' => "y",
-        'æ' => "ae",
-        'œ' => "oe",
-        'ß' => "ss",
-        c if c.is_ascii_alphanumeric() => {
-            out.push(c);
-            return;
-        }
-        _ => "-",
-    };
-    out.push_str(folded);
-}
-
 /// A slug: lowercase ASCII letters and digits separated by single hyphens. Portuguese accents are
 /// folded (`ç` → `c`, `ã` → `a`), anything else becomes a separator. Longer results are cut to
 /// [`SLUG_MAX`] at a hyphen. The result is empty when the text has no letter or digit; otherwise it
 /// passes `domain::validation::is_valid_slug`.
 pub fn slugify(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        fold_char(c, &mut folded);
-    }
+    let folded: String = crate::search::analysis::fold(text)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let mut slug = String::with_capacity(folded.len());
     for part in folded.split('-').filter(|part| !part.is_empty()) {
         if !slug.is_empty() {

@@ -68,23 +68,37 @@ pub async fn suggest(
     let SuggestParams { text, limit } = query.0;
     // Keystrokes repeat across citizens even more than searches: answers are cached alike.
     let key = format!("suggest?{}", req.query_string());
+    cached_answer(&state, &key, || {
+        let items = match text {
+            Some(text) => state.search.suggest(&text, limit as usize)?,
+            None => Vec::new(),
+        };
+        Ok((Suggestions { items }, None))
+    })
+}
+
+/// The cached answer to `key` when the index has not changed since it was rendered; otherwise
+/// `answer`'s (a body and an optional `Link` header), rendered and remembered.
+pub fn cached_answer<T: Serialize>(
+    state: &AppState,
+    key: &str,
+    answer: impl FnOnce() -> ApiResult<(T, Option<String>)>,
+) -> ApiResult<HttpResponse> {
     let search = &state.search;
-    if let Some(cached) = search.cached(&key) {
+    if let Some(cached) = search.cached(key) {
         return Ok(cached.response());
     }
+    // Read before answering: an answer racing a change is never remembered as current.
     let generation = search.generation();
-    let items = match text {
-        Some(text) => search.suggest(&text, limit as usize)?,
-        None => Vec::new(),
-    };
-    let body = serde_json::to_vec(&Suggestions { items })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (body, link) = answer()?;
     let rendered = CachedPage {
         generation,
-        body: body.into(),
-        link: None,
+        body: serde_json::to_vec(&body)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .into(),
+        link,
     };
     let response = rendered.response();
-    search.remember(&key, rendered);
+    search.remember(key, rendered);
     Ok(response)
 }

@@ -10,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, PAGE_PARAMETERS};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
-use crate::search::{CachedPage, Facets, Highlights, SearchRequest};
+use crate::routes::search::cached_answer;
+use crate::search::{Facets, Highlights, SearchRequest};
 use crate::AppState;
 
 /// Filters combine with AND.
@@ -195,42 +196,31 @@ pub async fn list_services(
                 facets: None,
             }));
     };
-    let search = &state.search;
-    if let Some(cached) = search.cached(req.query_string()) {
-        return Ok(cached.response());
-    }
-    let generation = search.generation();
-    let results = search.search(&SearchRequest {
-        text,
-        filter,
-        sort: sort.unwrap_or(ServiceSort::Relevance),
-        page,
-    })?;
-    let total = i64::try_from(results.total).unwrap_or(i64::MAX);
-    let link = pagination::link_header(&req, page, total)?;
-    let body = serde_json::to_vec(&ServicePage {
-        items: results
-            .hits
-            .into_iter()
-            .map(|hit| ServiceListItem {
-                service: hit.summary,
-                highlights: Some(hit.highlights),
-            })
-            .collect(),
-        total,
-        page: page.page,
-        per_page: page.per_page,
-        facets: Some(results.facets),
+    cached_answer(&state, req.query_string(), || {
+        let results = state.search.search(&SearchRequest {
+            text,
+            filter,
+            sort: sort.unwrap_or(ServiceSort::Relevance),
+            page,
+        })?;
+        let total = i64::try_from(results.total).unwrap_or(i64::MAX);
+        let link = pagination::link_header(&req, page, total)?;
+        let body = ServicePage {
+            items: results
+                .hits
+                .into_iter()
+                .map(|hit| ServiceListItem {
+                    service: hit.summary,
+                    highlights: Some(hit.highlights),
+                })
+                .collect(),
+            total,
+            page: page.page,
+            per_page: page.per_page,
+            facets: Some(results.facets),
+        };
+        Ok((body, Some(link)))
     })
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let rendered = CachedPage {
-        generation,
-        body: body.into(),
-        link: Some(link),
-    };
-    let response = rendered.response();
-    search.remember(req.query_string(), rendered);
-    Ok(response)
 }
 
 /// Get a published service.

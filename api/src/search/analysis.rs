@@ -55,7 +55,7 @@ pub fn is_weak(folded: &str) -> bool {
     WEAK_WORDS.contains(&folded)
 }
 
-/// Lowercase without accents.
+/// Lowercase without accents: the one accent folding of the project (search and slugs).
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
@@ -64,27 +64,31 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-pub fn fold_char(ch: char, out: &mut String) {
+fn fold_char(ch: char, out: &mut String) {
     if ch.is_ascii() {
         out.push(ch.to_ascii_lowercase());
         return;
     }
-    let folded = match ch {
-        'á' | 'à' | 'â' | 'ã' | 'ä' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'ª' => 'a',
-        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
-        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' | 'º' | '°' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
-        'ç' | 'Ç' => 'c',
-        'ñ' | 'Ñ' => 'n',
-        _ => {
-            for lower in ch.to_lowercase() {
-                out.push(lower);
+    for lower in ch.to_lowercase() {
+        let folded = match lower {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ª' => "a",
+            'ç' => "c",
+            'è' | 'é' | 'ê' | 'ë' => "e",
+            'ì' | 'í' | 'î' | 'ï' => "i",
+            'ñ' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'º' | '°' => "o",
+            'ù' | 'ú' | 'û' | 'ü' => "u",
+            'ý' | 'ÿ' => "y",
+            'æ' => "ae",
+            'œ' => "oe",
+            'ß' => "ss",
+            other => {
+                out.push(other);
+                continue;
             }
-            return;
-        }
-    };
-    out.push(folded);
+        };
+        out.push_str(folded);
+    }
 }
 
 /// Plural endings Snowball leaves apart from their singular ("certidoes" vs "certidao").
@@ -170,40 +174,48 @@ pub fn words(text: &str) -> Vec<Word> {
 pub fn words_stemming(text: &str, worth_stemming: impl Fn(&str) -> bool) -> Vec<Word> {
     let mut out = Vec::new();
     let mut position = 0;
-    let mut start = None;
+    let mut cursor = 0;
     let mut folded = String::new();
-    let mut finish = |start: usize, end: usize, folded: &mut String, out: &mut Vec<Word>| {
-        let word = std::mem::take(folded);
-        let is_stop = is_stopword(&word);
+    while let Some((start, end)) = next_word(text, &mut cursor, &mut folded) {
+        let is_stop = is_stopword(&folded);
+        let stem = match (is_stop, worth_stemming(&folded)) {
+            (true, _) => folded.clone(),
+            (false, true) => stem(&folded),
+            (false, false) => String::new(),
+        };
         out.push(Word {
             start,
             end,
-            stem: match (is_stop, worth_stemming(&word)) {
-                (true, _) => word.clone(),
-                (false, true) => stem(&word),
-                (false, false) => String::new(),
-            },
-            folded: word,
+            stem,
+            folded: folded.clone(),
             position: (!is_stop).then(|| {
                 position += 1;
                 position - 1
             }),
         });
-    };
-    for (offset, ch) in text.char_indices() {
-        if is_word_char(ch) {
-            if start.is_none() {
-                start = Some(offset);
-            }
-            fold_char(ch, &mut folded);
-        } else if let Some(begin) = start.take() {
-            finish(begin, offset, &mut folded, &mut out);
-        }
-    }
-    if let Some(begin) = start {
-        finish(begin, text.len(), &mut folded, &mut out);
     }
     out
+}
+
+/// The one word splitter: the next word of `text` from `cursor`, its byte range returned, its
+/// folded form written to `folded`, and `cursor` moved past it.
+fn next_word(text: &str, cursor: &mut usize, folded: &mut String) -> Option<(usize, usize)> {
+    folded.clear();
+    let mut start = None;
+    let mut end = text.len();
+    for (offset, ch) in text[*cursor..].char_indices() {
+        if is_word_char(ch) {
+            if start.is_none() {
+                start = Some(*cursor + offset);
+            }
+            fold_char(ch, folded);
+        } else if start.is_some() {
+            end = *cursor + offset;
+            break;
+        }
+    }
+    *cursor = if start.is_some() { end } else { text.len() };
+    Some((start?, end))
 }
 
 /// Which normal form a tantivy field indexes.
@@ -246,25 +258,10 @@ impl Tokenizer for PortugueseTokenizer {
 impl TokenStream for WordStream<'_> {
     fn advance(&mut self) -> bool {
         loop {
-            self.folded.clear();
-            let mut start = None;
-            let mut end = self.text.len();
-            for (offset, ch) in self.text[self.cursor..].char_indices() {
-                if is_word_char(ch) {
-                    if start.is_none() {
-                        start = Some(self.cursor + offset);
-                    }
-                    fold_char(ch, &mut self.folded);
-                } else if start.is_some() {
-                    end = self.cursor + offset;
-                    break;
-                }
-            }
-            let Some(start) = start else {
-                self.cursor = self.text.len();
+            let Some((start, end)) = next_word(self.text, &mut self.cursor, &mut self.folded)
+            else {
                 return false;
             };
-            self.cursor = end;
             if is_stopword(&self.folded) {
                 continue;
             }

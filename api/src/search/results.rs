@@ -572,8 +572,8 @@ impl SearchIndex {
 
 /// Byte ranges of the words of `text` that the query looked for (a word alone, or every word of
 /// a synonym phrase where the whole phrase appears), from `from` on, up to `until` (a byte
-/// offset) when given, at most `wanted` of them. Words are folded in a reused buffer and stemmed
-/// only when they could match: this runs for every hit shown.
+/// offset) when given, at most `wanted` of them. Words are stemmed only when they could match:
+/// this runs for every hit shown.
 fn matching_words(
     text: &str,
     plan: &Plan,
@@ -581,34 +581,20 @@ fn matching_words(
     until: Option<usize>,
     wanted: usize,
 ) -> Vec<(usize, usize)> {
-    // Content words: their range and, when worth computing, their stem.
-    let mut words: Vec<(usize, usize, Option<String>)> = Vec::new();
-    let mut folded = String::new();
-    let mut start = None;
-    let finish = |begin: usize, end: usize, folded: &mut String, words: &mut Vec<_>| {
-        if !analysis::is_stopword(folded) {
-            let stem = plan.could_match(folded).then(|| analysis::stem(folded));
-            words.push((begin, end, stem));
-        }
-        folded.clear();
-    };
-    for (offset, ch) in text[from..].char_indices() {
-        let offset = offset + from;
-        if ch.is_alphanumeric() || ch == 'ª' || ch == 'º' {
-            if start.is_none() {
-                if until.is_some_and(|until| offset >= until) {
-                    break;
-                }
-                start = Some(offset);
-            }
-            analysis::fold_char(ch, &mut folded);
-        } else if let Some(begin) = start.take() {
-            finish(begin, offset, &mut folded, &mut words);
-        }
-    }
-    if let Some(begin) = start {
-        finish(begin, text.len(), &mut folded, &mut words);
-    }
+    // Content words: their range and, when they could match, their stem.
+    let end = until.unwrap_or(text.len());
+    let words: Vec<(usize, usize, Option<String>)> =
+        analysis::words_stemming(&text[from..end], |w| plan.could_match(w))
+            .into_iter()
+            .filter(|w| w.position.is_some())
+            .map(|w| {
+                (
+                    from + w.start,
+                    from + w.end,
+                    (!w.stem.is_empty()).then_some(w.stem),
+                )
+            })
+            .collect();
     let mut marked = vec![false; words.len()];
     for (i, (_, _, stem)) in words.iter().enumerate() {
         if stem
