@@ -184,6 +184,37 @@ pub fn checklist(content: &ServiceContent, organization: &OrganizationSummary) -
     }
 }
 
+/// Keywords the federal editor requires before publication.
+pub const MIN_KEYWORDS: usize = 3;
+
+/// What stops a service from being published: the checklist's missing items, then the federal
+/// editor's own rules. Empty when it may be published.
+pub fn publication_blockers(
+    content: &ServiceContent,
+    organization: &OrganizationSummary,
+) -> Vec<ChecklistItem> {
+    let mut blockers: Vec<ChecklistItem> = checklist(content, organization)
+        .items
+        .into_iter()
+        .filter(|item| !item.present)
+        .collect();
+    let keywords = content
+        .keywords
+        .iter()
+        .filter(|k| !k.trim().is_empty())
+        .count();
+    if keywords < MIN_KEYWORDS {
+        blockers.push(ChecklistItem {
+            code: "min_keywords".into(),
+            article: "Guia de edição da Carta de Serviços (gov.br)".into(),
+            requirement: format!("Pelo menos {MIN_KEYWORDS} palavras-chave"),
+            present: false,
+            reason: format!("{keywords} palavra(s)-chave informada(s); o mínimo é {MIN_KEYWORDS}."),
+        });
+    }
+    blockers
+}
+
 fn text_item(text: Option<&str>, present: &str, missing: &str) -> Result<String, String> {
     if is_meaningful(text) {
         Ok(present.to_owned())

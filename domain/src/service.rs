@@ -373,27 +373,42 @@ impl ServiceContent {
     }
 }
 
-/// A service to be stored, with its links given by natural keys (slugs and IBGE codes), as seed files,
-/// importers and editors name them.
+/// What an editor writes about a service: its text and its links, given by natural keys (slugs and
+/// IBGE codes) as seed files, importers and editors name them. The body of the write endpoints,
+/// and the snapshot each revision keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ServiceDraft {
+pub struct ServiceForm {
+    #[schema(example = "cnh-segunda-via")]
     pub slug: String,
+    /// Organization slug.
+    #[schema(example = "detran-mt")]
     pub organization: String,
     #[serde(flatten)]
     pub content: ServiceContent,
     #[serde(default)]
     pub segments: Vec<SegmentCode>,
+    /// Topic slugs.
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Life event slugs.
     #[serde(default)]
     pub life_events: Vec<String>,
     /// IBGE codes; empty means offered in the whole state.
     #[serde(default)]
     pub municipalities: Vec<i32>,
+    /// Slugs of related services.
     #[serde(default)]
     pub related_services: Vec<String>,
+    /// Location ids, in the order shown.
     #[serde(default)]
     pub locations: Vec<Uuid>,
+}
+
+/// A service to be stored by the seed or an importer: the form, its state and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDraft {
+    #[serde(flatten)]
+    pub form: ServiceForm,
     #[serde(default = "default_status")]
     pub status: ServiceStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::service::{ServiceDraft, TimeEstimate, TimeEstimateKind};
+use crate::service::{ServiceForm, TimeEstimate, TimeEstimateKind};
 
 pub const NAME_MAX: usize = 150;
 pub const ACRONYM_MAX: usize = 15;
@@ -69,6 +69,36 @@ impl Errors {
     }
 }
 
+/// Pointers of the members of `input` that did not survive reading it as a typed value (`read`,
+/// serialized back): members no field takes. Reported rather than dropped, so a misspelt field
+/// never loses what the editor wrote. Null members are ignored (they mean "absent").
+pub fn unknown_members(input: &serde_json::Value, read: &serde_json::Value) -> Vec<String> {
+    fn walk(input: &serde_json::Value, read: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match (input, read) {
+            (Value::Object(given), Value::Object(kept)) => {
+                for (key, value) in given {
+                    let pointer = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    match kept.get(key) {
+                        _ if value.is_null() => {}
+                        None => out.push(pointer),
+                        Some(kept) => walk(value, kept, &pointer, out),
+                    }
+                }
+            }
+            (Value::Array(given), Value::Array(kept)) => {
+                for (i, (value, kept)) in given.iter().zip(kept).enumerate() {
+                    walk(value, kept, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(input, read, "", &mut out);
+    out
+}
+
 /// A slug: lowercase ASCII letters, digits and single hyphens.
 pub fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
@@ -120,7 +150,7 @@ fn time_estimate(errors: &mut Errors, pointer: &str, estimate: &TimeEstimate) {
 }
 
 /// Checks the structure of a draft; every problem is reported at once.
-pub fn validate_service(draft: &ServiceDraft) -> Result<(), Vec<FieldError>> {
+pub fn validate_service(draft: &ServiceForm) -> Result<(), Vec<FieldError>> {
     let mut errors = Errors::default();
     let content = &draft.content;
     if !is_valid_slug(&draft.slug) {
@@ -266,10 +296,10 @@ pub fn validate_service(draft: &ServiceDraft) -> Result<(), Vec<FieldError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::{ServiceContent, ServiceStatus, Step, TimeUnit};
+    use crate::service::{ServiceContent, Step, TimeUnit};
 
-    fn draft() -> ServiceDraft {
-        ServiceDraft {
+    fn draft() -> ServiceForm {
+        ServiceForm {
             slug: "emitir-cnh".into(),
             organization: "detran-mt".into(),
             content: ServiceContent {
@@ -283,8 +313,6 @@ mod tests {
             municipalities: vec![],
             related_services: vec![],
             locations: vec![],
-            status: ServiceStatus::Draft,
-            source: None,
         }
     }
 
@@ -325,6 +353,16 @@ mod tests {
                 "/municipalities/0"
             ]
         );
+    }
+
+    #[test]
+    fn members_no_field_takes_are_reported() {
+        let input = serde_json::json!({
+            "slug": "a", "nmae": "typo", "acronym": null,
+            "steps": [{"title": "t", "titel": "x"}]
+        });
+        let read = serde_json::json!({"slug": "a", "steps": [{"title": "t"}]});
+        assert_eq!(unknown_members(&input, &read), vec!["/nmae", "/steps/0/titel"]);
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub enum StoreError {
     Query(diesel::result::Error),
     #[error("{what} `{key}` does not exist")]
     MissingReference { what: &'static str, key: String },
+    /// A uniqueness constraint refused the write (its name).
+    #[error("conflict on {0}")]
+    Conflict(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     #[error("migration failed: {0}")]
@@ -36,6 +39,9 @@ impl From<diesel::result::Error> for StoreError {
             }
             Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
                 StoreError::Unavailable(error.to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StoreError::Conflict(info.constraint_name().unwrap_or_default().to_owned())
             }
             _ => StoreError::Query(error),
         }

@@ -2,6 +2,9 @@
 //! and convert to domain types at its edge.
 
 pub mod admin;
+pub mod audit;
+pub mod credentials;
+pub mod editing;
 mod error;
 pub mod pool;
 pub mod reads;

@@ -87,7 +87,9 @@ impl OrganizationRow {
 pub(crate) struct ServiceRow {
     pub id: Uuid,
     pub slug: String,
+    pub organization_id: Uuid,
     pub status: String,
+    pub revision: i32,
     pub digital: bool,
     pub statewide: bool,
     pub content: serde_json::Value,

@@ -7,6 +7,35 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    api_clients (id) {
+        id -> Uuid,
+        client_id -> Text,
+        name -> Text,
+        role -> Text,
+        organization_id -> Nullable<Uuid>,
+        secret_hash -> Text,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor -> Text,
+        client_id -> Nullable<Text>,
+        role -> Text,
+        organization_id -> Nullable<Uuid>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        request_id -> Nullable<Text>,
+        detail -> Jsonb,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Xid8;
 
@@ -150,6 +179,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_old_slugs (slug) {
+        slug -> Text,
+        service_id -> Uuid,
+        retired_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_revisions (service_id, number) {
+        service_id -> Uuid,
+        number -> Int4,
+        status -> Text,
+        action -> Text,
+        form -> Jsonb,
+        changed_fields -> Array<Nullable<Text>>,
+        reason -> Nullable<Text>,
+        author -> Text,
+        client_id -> Nullable<Text>,
+        organization_id -> Uuid,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     service_segments (service_id, segment_code) {
         service_id -> Uuid,
         segment_code -> Text,
@@ -182,6 +236,18 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
+        revision -> Int4,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Bytea,
+        public_key -> Bytea,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -197,6 +263,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_clients -> organizations (organization_id));
 diesel::joinable!(locations -> municipalities (municipality));
 diesel::joinable!(locations -> organizations (organization_id));
 diesel::joinable!(organizations -> municipalities (ibge_code));
@@ -208,6 +275,8 @@ diesel::joinable!(service_locations -> locations (location_id));
 diesel::joinable!(service_locations -> services (service_id));
 diesel::joinable!(service_municipalities -> municipalities (ibge_code));
 diesel::joinable!(service_municipalities -> services (service_id));
+diesel::joinable!(service_old_slugs -> services (service_id));
+diesel::joinable!(service_revisions -> services (service_id));
 diesel::joinable!(service_segments -> segments (segment_code));
 diesel::joinable!(service_segments -> services (service_id));
 diesel::joinable!(service_topics -> services (service_id));
@@ -215,6 +284,8 @@ diesel::joinable!(service_topics -> topics (topic_id));
 diesel::joinable!(services -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_clients,
+    audit_log,
     catalogue_changes,
     channel_types,
     life_events,
@@ -228,8 +299,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_life_events,
     service_locations,
     service_municipalities,
+    service_old_slugs,
+    service_revisions,
     service_segments,
     service_topics,
     services,
+    signing_keys,
     topics,
 );

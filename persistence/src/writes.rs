@@ -7,7 +7,7 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::organization::OrganizationDraft;
 use domain::place::{LocationDraft, Municipality};
-use domain::service::{ServiceDraft, ServiceStatus};
+use domain::service::{ServiceDraft, ServiceForm, ServiceStatus};
 use domain::taxonomy::{LifeEventDraft, TopicDraft};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -353,7 +353,7 @@ async fn save_service_in_transaction(
     draft: &ServiceDraft,
 ) -> Result<Saved, StoreError> {
     let mut stored = draft.clone();
-    stored.related_services.clear();
+    stored.form.related_services.clear();
     let fingerprint = fingerprint(&stored);
     let existing: Option<(Uuid, String, String, Option<chrono::DateTime<Utc>>)> =
         match &draft.source {
@@ -372,7 +372,7 @@ async fn save_service_in_transaction(
                 .optional()?,
             // Records without a source are matched by slug, never an imported one.
             None => services::table
-                .filter(services::slug.eq(&draft.slug))
+                .filter(services::slug.eq(&draft.form.slug))
                 .filter(services::source.is_null())
                 .select((
                     services::id,
@@ -394,72 +394,101 @@ async fn save_service_in_transaction(
         }
     }
 
-    let organization_id = organization_id_by_slug(conn, &draft.organization).await?;
-    let topic_ids = ids_by_slug(conn, "topic", &draft.topics, SlugTable::Topics).await?;
+    let topic_ids = ids_by_slug(conn, "topic", &draft.form.topics, SlugTable::Topics).await?;
     let life_event_ids = ids_by_slug(
         conn,
         "life event",
-        &draft.life_events,
+        &draft.form.life_events,
         SlugTable::LifeEvents,
     )
     .await?;
-    for code in &draft.municipalities {
+    for code in &draft.form.municipalities {
         if !crate::reads::municipality_exists(conn, *code).await? {
             return Err(StoreError::missing("municipality", code));
         }
     }
-    for id in &draft.locations {
+    for id in &draft.form.locations {
         let found: i64 = locations::table.find(id).count().get_result(conn).await?;
         if found == 0 {
             return Err(StoreError::missing("location", id));
         }
     }
 
-    let now = Utc::now();
-    let content = serde_json::to_value(&draft.content)?;
     let published = draft.status == ServiceStatus::Published;
     let published_at = match &existing {
         Some((_, _, status, at)) if status == "published" && published => *at,
-        _ if published => Some(now),
+        _ if published => Some(Utc::now()),
         _ => None,
     };
-    let source = draft.source.as_ref();
+    let row = ServiceRowValues {
+        form: &draft.form,
+        status: draft.status,
+        published_at,
+        fingerprint: &fingerprint,
+        source: draft.source.as_ref(),
+    };
+    let existing_id = existing.as_ref().map(|(id, _, _, _)| *id);
+    let id = write_service_row(conn, existing_id, &row).await?;
+    let outcome = match existing_id {
+        Some(_) => Outcome::Updated,
+        None => Outcome::Created,
+    };
+    replace_links(conn, id, &draft.form, &topic_ids, &life_event_ids).await?;
+    Ok(Saved { id, outcome })
+}
+
+/// What the `services` row of a service holds.
+pub(crate) struct ServiceRowValues<'a> {
+    pub form: &'a ServiceForm,
+    pub status: ServiceStatus,
+    pub published_at: Option<chrono::DateTime<Utc>>,
+    pub fingerprint: &'a str,
+    pub source: Option<&'a domain::service::SourceRef>,
+}
+
+/// Inserts the row (`id` None) or overwrites it; returns its id.
+pub(crate) async fn write_service_row(
+    conn: &mut AsyncPgConnection,
+    id: Option<Uuid>,
+    row: &ServiceRowValues<'_>,
+) -> Result<Uuid, StoreError> {
+    let form = row.form;
+    let content = serde_json::to_value(&form.content)?;
+    let source = row.source;
     let values = (
-        services::slug.eq(&draft.slug),
-        services::organization_id.eq(organization_id),
-        services::status.eq(draft.status.as_str()),
-        services::name.eq(&draft.content.name),
-        services::free.eq(draft.content.free),
-        services::digital.eq(draft.content.is_digital()),
-        services::statewide.eq(draft.municipalities.is_empty()),
+        services::slug.eq(&form.slug),
+        services::status.eq(row.status.as_str()),
+        services::name.eq(&form.content.name),
+        services::free.eq(form.content.free),
+        services::digital.eq(form.content.is_digital()),
+        services::statewide.eq(form.municipalities.is_empty()),
         services::content.eq(content),
-        services::fingerprint.eq(&fingerprint),
+        services::fingerprint.eq(row.fingerprint),
         services::source.eq(source.map(|s| s.source.clone())),
         services::external_id.eq(source.map(|s| s.external_id.clone())),
         services::source_url.eq(source.and_then(|s| s.url.clone())),
         services::source_updated_at.eq(source.and_then(|s| s.updated_at)),
-        services::published_at.eq(published_at),
+        services::published_at.eq(row.published_at),
     );
-    let (id, outcome) = match &existing {
-        Some((id, _, _, _)) => {
-            diesel::update(services::table.find(*id))
-                .set((values, services::updated_at.eq(now)))
+    let organization_id = organization_id_by_slug(conn, &form.organization).await?;
+    match id {
+        Some(id) => {
+            diesel::update(services::table.find(id))
+                .set((
+                    values,
+                    services::organization_id.eq(organization_id),
+                    services::updated_at.eq(Utc::now()),
+                ))
                 .execute(conn)
                 .await?;
-            (*id, Outcome::Updated)
+            Ok(id)
         }
-        None => {
-            let id = diesel::insert_into(services::table)
-                .values(values)
-                .returning(services::id)
-                .get_result(conn)
-                .await?;
-            (id, Outcome::Created)
-        }
-    };
-
-    replace_links(conn, id, draft, &topic_ids, &life_event_ids).await?;
-    Ok(Saved { id, outcome })
+        None => Ok(diesel::insert_into(services::table)
+            .values((values, services::organization_id.eq(organization_id)))
+            .returning(services::id)
+            .get_result(conn)
+            .await?),
+    }
 }
 
 /// Replaces the `(service_id, $column)` rows of a link table with the given values.
@@ -479,10 +508,10 @@ macro_rules! replace_rows {
     }};
 }
 
-async fn replace_links(
+pub(crate) async fn replace_links(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    draft: &ServiceDraft,
+    form: &ServiceForm,
     topic_ids: &[Uuid],
     life_event_ids: &[Uuid],
 ) -> Result<(), StoreError> {
@@ -500,18 +529,18 @@ async fn replace_links(
         id,
         life_event_ids.iter().copied()
     );
-    let mut segments: Vec<&str> = draft.segments.iter().map(|s| s.code()).collect();
+    let mut segments: Vec<&str> = form.segments.iter().map(|s| s.code()).collect();
     segments.sort_unstable();
     segments.dedup();
     replace_rows!(conn, service_segments, segment_code, id, segments);
-    let channel_types: Vec<&str> = draft
+    let channel_types: Vec<&str> = form
         .content
         .channel_types()
         .iter()
         .map(|c| c.code())
         .collect();
     replace_rows!(conn, service_channel_types, channel_type, id, channel_types);
-    let mut municipality_codes = draft.municipalities.clone();
+    let mut municipality_codes = form.municipalities.clone();
     municipality_codes.sort_unstable();
     municipality_codes.dedup();
     replace_rows!(
@@ -523,7 +552,7 @@ async fn replace_links(
     );
 
     let mut location_ids: Vec<Uuid> = Vec::new();
-    for location in &draft.locations {
+    for location in &form.locations {
         if !location_ids.contains(location) {
             location_ids.push(*location);
         }
@@ -678,10 +707,10 @@ pub async fn save_imported_service(
             ensure_topic(conn, topic).await?;
         }
         let mut draft = draft.clone();
-        draft.organization = organization_slug;
+        draft.form.organization = organization_slug;
         if let Some(source) = &draft.source {
             let holder: Option<(Option<String>, Option<String>)> = services::table
-                .filter(services::slug.eq(&draft.slug))
+                .filter(services::slug.eq(&draft.form.slug))
                 .select((services::source, services::external_id))
                 .first(conn)
                 .await
@@ -690,7 +719,7 @@ pub async fn save_imported_service(
                 if held_source.as_deref() != Some(source.source.as_str())
                     || held_id.as_deref() != Some(source.external_id.as_str())
                 {
-                    draft.slug = format!("{}-{}", draft.slug, source.source);
+                    draft.form.slug = format!("{}-{}", draft.form.slug, source.source);
                 }
             }
         }

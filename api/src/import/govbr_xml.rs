@@ -34,11 +34,11 @@ pub const SERVICE_URL_PREFIX: &str = "https://www.gov.br/pt-br/servicos/";
 pub struct ParsedService {
     /// Status `Published`; `source` names the federal record.
     pub draft: ServiceDraft,
-    /// The provider as the service names it (`draft.organization` is its slug). Organizations
+    /// The provider as the service names it (`draft.form.organization` is its slug). Organizations
     /// should be merged by `codes.siorg`: a few services name their organ by SIORG code only, and
     /// then get a placeholder name and the slug `siorg-<code>`.
     pub organization: OrganizationDraft,
-    /// One per área de interesse; `draft.topics` holds their slugs.
+    /// One per área de interesse; `draft.form.topics` holds their slugs.
     pub topics: Vec<TopicDraft>,
     /// The federal database id (`dbId`); several files may share one.
     pub federal_id: Option<i64>,
@@ -1618,8 +1618,8 @@ mod tests {
     fn a_full_service_maps_every_field() {
         let parsed = parse_service(EMITIR).unwrap();
         let draft = &parsed.draft;
-        let content = &draft.content;
-        assert_eq!(draft.slug, "emitir-certidao-de-regularidade");
+        let content = &draft.form.content;
+        assert_eq!(draft.form.slug, "emitir-certidao-de-regularidade");
         assert_eq!(draft.status, ServiceStatus::Published);
         let source = draft.source.as_ref().unwrap();
         assert_eq!(source.source, "govbr");
@@ -1746,10 +1746,10 @@ mod tests {
         );
 
         assert_eq!(
-            draft.segments,
+            draft.form.segments,
             vec![SegmentCode::Citizens, SegmentCode::Companies]
         );
-        assert_eq!(draft.topics, vec!["cidadania", "economia-e-financas"]);
+        assert_eq!(draft.form.topics, vec!["cidadania", "economia-e-financas"]);
         assert_eq!(parsed.topics[1].name, "Economia e Finanças");
         assert_eq!(
             content.keywords,
@@ -1763,7 +1763,7 @@ mod tests {
 
         let organization = &parsed.organization;
         assert_eq!(organization.slug, "mds");
-        assert_eq!(draft.organization, "mds");
+        assert_eq!(draft.form.organization, "mds");
         assert_eq!(organization.name, "Ministério do Desenvolvimento Social");
         assert_eq!(organization.acronym.as_deref(), Some("MDS"));
         assert_eq!(organization.codes.siorg.as_deref(), Some("1945"));
@@ -1790,29 +1790,29 @@ mod tests {
     fn every_time_kind_and_validity_shape_is_read() {
         let auxilio = parse_service(AUXILIO).unwrap();
         assert_eq!(
-            auxilio.draft.content.time_estimate.kind,
+            auxilio.draft.form.content.time_estimate.kind,
             TimeEstimateKind::NotEstimated
         );
-        assert_eq!(auxilio.draft.content.free, Some(true));
-        assert_eq!(auxilio.draft.content.acronym, None);
-        assert_eq!(auxilio.draft.content.digital_url, None);
+        assert_eq!(auxilio.draft.form.content.free, Some(true));
+        assert_eq!(auxilio.draft.form.content.acronym, None);
+        assert_eq!(auxilio.draft.form.content.digital_url, None);
         // Only an empty descricao: no validity.
-        assert_eq!(auxilio.draft.content.document_validity, None);
+        assert_eq!(auxilio.draft.form.content.document_validity, None);
         assert_eq!(auxilio.organization.slug, "mds");
 
         let registrar = parse_service(REGISTRAR).unwrap();
-        let time = &registrar.draft.content.time_estimate;
+        let time = &registrar.draft.form.content.time_estimate;
         assert_eq!(
             (time.kind, time.max, time.unit),
             (TimeEstimateKind::UpTo, Some(12), Some(TimeUnit::Months))
         );
-        let validity = registrar.draft.content.document_validity.as_ref().unwrap();
+        let validity = registrar.draft.form.content.document_validity.as_ref().unwrap();
         assert_eq!(validity.kind, ValidityKind::NoExpiry);
         assert_eq!(validity.quantity, None);
         assert_eq!(registrar.organization.slug, "inpi");
         assert_eq!(registrar.organization.codes.siorg.as_deref(), Some("382"));
-        assert_eq!(registrar.draft.content.free, None);
-        let pay = &registrar.draft.content.steps[0];
+        assert_eq!(registrar.draft.form.content.free, None);
+        let pay = &registrar.draft.form.content.steps[0];
         assert_eq!(pay.costs.default[0].amount, Some(Decimal::new(35500, 2)));
         assert_eq!(pay.costs.default[1].amount, None);
         assert_eq!(
@@ -1828,7 +1828,7 @@ mod tests {
             pay.channels.default[0].channel_type,
             ChannelTypeCode::WebIssue
         );
-        let deposit = registrar.draft.content.steps[1]
+        let deposit = registrar.draft.form.content.steps[1]
             .time_estimate
             .as_ref()
             .unwrap();
@@ -1846,17 +1846,17 @@ mod tests {
             vec!["servico/etapas/etapa[1]/custos/default/custo[2]/valor"]
         );
         assert_eq!(
-            registrar.draft.segments,
+            registrar.draft.form.segments,
             vec![SegmentCode::Companies, SegmentCode::OtherOrganizations]
         );
 
         let consultar = parse_service(CONSULTAR).unwrap();
         assert_eq!(
-            consultar.draft.content.time_estimate.kind,
+            consultar.draft.form.content.time_estimate.kind,
             TimeEstimateKind::Immediate
         );
         // XSD shape of the validity.
-        let validity = consultar.draft.content.document_validity.as_ref().unwrap();
+        let validity = consultar.draft.form.content.document_validity.as_ref().unwrap();
         assert_eq!(
             (validity.kind, validity.quantity, validity.unit),
             (ValidityKind::ValidFor, Some(6), Some(ValidityUnit::Months))
@@ -1865,7 +1865,7 @@ mod tests {
         assert!(paths(&consultar).contains(&"servico/servico-digital"));
 
         let agendar = parse_service(AGENDAR).unwrap();
-        let time = &agendar.draft.content.time_estimate;
+        let time = &agendar.draft.form.content.time_estimate;
         assert_eq!(
             (time.kind, time.max, time.unit),
             (
@@ -1879,7 +1879,7 @@ mod tests {
         assert_eq!(agendar.organization.codes.siorg.as_deref(), Some("382"));
         assert!(paths(&agendar).contains(&"servico/orgao/nomeOrgao"));
         // id is not a slug: normalised and reported.
-        assert_eq!(agendar.draft.slug, "agendar-atendimento-presencial");
+        assert_eq!(agendar.draft.form.slug, "agendar-atendimento-presencial");
         assert_eq!(
             agendar.draft.source.as_ref().unwrap().external_id,
             "Agendar_Atendimento Presencial"
@@ -1889,7 +1889,7 @@ mod tests {
         assert!(paths(&agendar).contains(
             &"servico/etapas/etapa[1]/canais-de-prestacao/default/canal-de-prestacao[2][@tipo=telefone]/@tempo-estimado-espera"
         ));
-        assert_eq!(agendar.draft.segments, vec![SegmentCode::Citizens]);
+        assert_eq!(agendar.draft.form.segments, vec![SegmentCode::Citizens]);
         assert_eq!(agendar.unmapped.len(), 4, "{:?}", agendar.unmapped);
 
         for parsed in [&auxilio, &registrar, &consultar, &agendar] {
@@ -1897,7 +1897,7 @@ mod tests {
                 validate_service(&parsed.draft),
                 Ok(()),
                 "{}",
-                parsed.draft.slug
+                parsed.draft.form.slug
             );
         }
     }
@@ -1940,7 +1940,7 @@ mod tests {
             ParseError::MissingField("id")
         );
         let parsed = parse_service_file(xml, "dir/obter-algo.xml").unwrap();
-        assert_eq!(parsed.draft.slug, "obter-algo");
+        assert_eq!(parsed.draft.form.slug, "obter-algo");
         assert_eq!(parsed.organization.slug, "siorg-77");
         assert!(paths(&parsed).contains(&"servico/id"));
     }
@@ -1953,9 +1953,9 @@ mod tests {
             <orgao id=\"1\"><nomeOrgao>Órgão (ORG)</nomeOrgao></orgao>\
             <palavras-chave><item id=\"1\">um</item><item/><item>  dois\n  tres </item></palavras-chave></servico>";
         let parsed = parse_service(xml).unwrap();
-        assert_eq!(parsed.draft.content.name, "Nome & <cia>");
-        assert_eq!(parsed.draft.content.description, "<p>Olá \u{a0}& tchau</p>");
-        assert_eq!(parsed.draft.content.keywords, vec!["um", "dois tres"]);
+        assert_eq!(parsed.draft.form.content.name, "Nome & <cia>");
+        assert_eq!(parsed.draft.form.content.description, "<p>Olá \u{a0}& tchau</p>");
+        assert_eq!(parsed.draft.form.content.keywords, vec!["um", "dois tres"]);
         assert_eq!(paths(&parsed), vec!["servico/nome[2]"]);
     }
 
@@ -2048,7 +2048,7 @@ mod tests {
             if parse_service(&xml).is_err() {
                 without_id += 1;
             }
-            assert_eq!(format!("{}.xml", parsed.draft.slug), file);
+            assert_eq!(format!("{}.xml", parsed.draft.form.slug), file);
             if let Err(errors) = validate_service(&parsed.draft) {
                 let list: Vec<String> = errors
                     .iter()
@@ -2083,7 +2083,7 @@ mod tests {
                 .entry(organization.slug.clone())
                 .or_default()
                 .insert(code);
-            let content = &parsed.draft.content;
+            let content = &parsed.draft.form.content;
             let mut estimates = vec![&content.time_estimate];
             estimates.extend(
                 content
