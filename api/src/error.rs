@@ -4,6 +4,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use domain::checklist::ChecklistItem;
 use domain::validation::FieldError;
 use persistence::StoreError;
 use serde::Serialize;
@@ -71,18 +72,64 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<InvalidField>,
+    /// The publication checklist's missing items (`checklist_incomplete`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<ChecklistItem>,
+    /// OAuth 2.0 error code (RFC 6749 §5.2), on the token endpoint's errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid query parameters")]
     InvalidQuery(Vec<InvalidField>),
+    #[error("invalid body")]
+    InvalidBody(Vec<InvalidField>),
+    #[error("malformed body: {0}")]
+    MalformedBody(String),
+    #[error("body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("not found: {0}")]
     NotFound(&'static str),
+    #[error("gone")]
+    Gone,
     #[error("no such route")]
     NoRoute,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// No usable credentials. `challenge` is the `WWW-Authenticate` value (ASCII).
+    #[error("unauthenticated: {detail}")]
+    Unauthenticated {
+        code: &'static str,
+        detail: String,
+        challenge: String,
+    },
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("If-Match required")]
+    PreconditionRequired,
+    #[error("stale If-Match")]
+    PreconditionFailed,
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("checklist incomplete")]
+    ChecklistIncomplete(Vec<ChecklistItem>),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_s: u64 },
+    /// An OAuth 2.0 token endpoint error (RFC 6749 §5.2).
+    #[error("oauth: {error}")]
+    OAuth {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+        /// `WWW-Authenticate` for a failed HTTP Basic client authentication.
+        challenge: Option<&'static str>,
+    },
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -93,8 +140,21 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::MalformedBody(_) => "malformed_body",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NotFound(_) | ApiError::NoRoute => "not_found",
+            ApiError::Gone => "gone",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Unauthenticated { code, .. } => code,
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::PreconditionRequired => "precondition_required",
+            ApiError::PreconditionFailed => "precondition_failed",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::ChecklistIncomplete(_) => "checklist_incomplete",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::OAuth { error, .. } => error,
             ApiError::Store(StoreError::Unavailable(_)) => "service_unavailable",
             ApiError::Store(_) | ApiError::Internal(_) => "internal_error",
         }
@@ -106,7 +166,28 @@ impl ApiError {
                 "Parâmetros de consulta inválidos",
                 "Corrija os parâmetros indicados em `errors`.".into(),
             ),
+            ApiError::InvalidBody(_) => (
+                "Dados inválidos",
+                "Corrija os campos indicados em `errors`.".into(),
+            ),
+            ApiError::MalformedBody(reason) => (
+                "Corpo da requisição malformado",
+                format!("O corpo não é um JSON válido: {reason}"),
+            ),
+            ApiError::PayloadTooLarge => (
+                "Corpo da requisição grande demais",
+                "O corpo excede o limite de 1 MiB.".into(),
+            ),
+            ApiError::UnsupportedMediaType => (
+                "Tipo de conteúdo não suportado",
+                "Envie o corpo como application/json (ou application/merge-patch+json no PATCH)."
+                    .into(),
+            ),
             ApiError::NotFound(detail) => ("Não encontrado", (*detail).to_owned()),
+            ApiError::Gone => (
+                "Serviço arquivado",
+                "Este serviço foi arquivado e não é mais oferecido.".into(),
+            ),
             ApiError::NoRoute => (
                 "Não encontrado",
                 "Este endereço não existe na API. Veja /docs.".into(),
@@ -115,6 +196,26 @@ impl ApiError {
                 "Método não permitido",
                 "Este endereço não aceita este método HTTP.".into(),
             ),
+            ApiError::Unauthenticated { detail, .. } => ("Não autenticado", detail.clone()),
+            ApiError::Forbidden(detail) => ("Acesso negado", detail.clone()),
+            ApiError::PreconditionRequired => (
+                "Pré-condição exigida",
+                "Envie o cabeçalho If-Match com o ETag da versão que você editou.".into(),
+            ),
+            ApiError::PreconditionFailed => (
+                "Versão desatualizada",
+                "O serviço mudou desde que você o leu. Leia-o de novo e refaça a alteração.".into(),
+            ),
+            ApiError::Conflict { detail, .. } => ("Conflito", detail.clone()),
+            ApiError::ChecklistIncomplete(_) => (
+                "Carta de Serviços incompleta",
+                "O serviço não pode ser publicado: faltam os itens listados em `missing`.".into(),
+            ),
+            ApiError::TooManyRequests { retry_after_s } => (
+                "Muitas tentativas",
+                format!("Muitas tentativas falharam. Tente de novo em {retry_after_s} s."),
+            ),
+            ApiError::OAuth { description, .. } => ("Falha ao emitir o token", description.clone()),
             ApiError::Store(StoreError::Unavailable(_)) => (
                 "Serviço indisponível",
                 "O banco de dados está indisponível no momento. Tente novamente em instantes."
@@ -126,8 +227,18 @@ impl ApiError {
             ),
         };
         let errors = match self {
-            ApiError::InvalidQuery(errors) => errors.clone(),
+            ApiError::InvalidQuery(errors) | ApiError::InvalidBody(errors) => errors.clone(),
             _ => Vec::new(),
+        };
+        let missing = match self {
+            ApiError::ChecklistIncomplete(items) => items.clone(),
+            _ => Vec::new(),
+        };
+        let (error, error_description) = match self {
+            ApiError::OAuth {
+                error, description, ..
+            } => (Some((*error).to_owned()), Some(description.clone())),
+            _ => (None, None),
         };
         Problem {
             problem_type: format!("/docs/problems#{}", self.code()),
@@ -136,6 +247,9 @@ impl ApiError {
             detail,
             code: self.code().to_owned(),
             errors,
+            missing,
+            error,
+            error_description,
         }
     }
 }
@@ -143,9 +257,22 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidQuery(_)
+            | ApiError::InvalidBody(_)
+            | ApiError::ChecklistIncomplete(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::Gone => StatusCode::GONE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::OAuth { status, .. } => *status,
             ApiError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -158,10 +285,41 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "5"));
+        match self {
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::TooManyRequests { retry_after_s } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
+            }
+            ApiError::Unauthenticated { challenge, .. } => {
+                response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+            }
+            ApiError::OAuth {
+                challenge: Some(challenge),
+                ..
+            } => {
+                response.insert_header((header::WWW_AUTHENTICATE, *challenge));
+            }
+            _ => {}
+        }
+        if matches!(self, ApiError::OAuth { .. }) {
+            response.insert_header((header::CACHE_CONTROL, "no-store"));
         }
         response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+/// Errors reading a JSON body, as problems.
+pub fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError;
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(error) => ApiError::MalformedBody(error.to_string()),
+        other => ApiError::MalformedBody(other.to_string()),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Carta's HTTP API: public reads of the service catalogue under `/v1`, documented by OpenAPI.
 
+pub mod auth;
 pub mod error;
 pub mod import;
 pub mod middleware;
@@ -23,21 +24,70 @@ use crate::error::ApiError;
 pub struct AppState {
     pub pool: DbPool,
     pub search: std::sync::Arc<search::SearchIndex>,
+    pub auth: std::sync::Arc<auth::Auth>,
 }
 
 impl AppState {
     /// Builds the search index from the database and keeps it following the catalogue.
+    /// Also loads Carta's signing keys (creating the first one) and keeps them fresh.
     pub async fn start(
         pool: DbPool,
         settings: &search::SearchSettings,
+        auth_settings: auth::AuthSettings,
     ) -> Result<AppState, ApiError> {
         let search = search::build(&pool, settings).await?;
         search::spawn_follower(&search, pool.clone(), settings.follow_every);
-        Ok(AppState { pool, search })
+        let auth = std::sync::Arc::new(auth::Auth::start(&pool, auth_settings).await?);
+        spawn_key_refresher(&auth, pool.clone());
+        Ok(AppState { pool, search, auth })
     }
 
     pub async fn connection(&self) -> Result<DbConn, StoreError> {
         persistence::pool::connection(&self.pool).await
+    }
+}
+
+/// Rereads Carta's signing keys now and then: another instance may have rotated them.
+fn spawn_key_refresher(auth: &std::sync::Arc<auth::Auth>, pool: DbPool) {
+    let auth = std::sync::Arc::downgrade(auth);
+    tokio::spawn(async move {
+        loop {
+            let Some(every) = auth.upgrade().map(|auth| auth.settings.key_refresh) else {
+                return;
+            };
+            tokio::time::sleep(every).await;
+            let Some(auth) = auth.upgrade() else {
+                return;
+            };
+            if let Err(error) = auth.own_keys.reload(&pool).await {
+                tracing::warn!(%error, "could not reread the signing keys; will retry");
+            }
+        }
+    });
+}
+
+/// The bearer scheme of the write endpoints; an operation's scopes name the least role it needs.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT from POST /v1/auth/token (client credentials) or from a trusted \
+identity provider. Claims `role` (reader, editor, publisher, admin) and `orgs` (organization ids) \
+carry the caller's rights; an operation's scope names the least role it requires, within the \
+organization of the service it acts on.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -54,12 +104,16 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         version = "1.0.0"
     ),
     servers((url = "/", description = "This server")),
+    modifiers(&BearerScheme),
     tags(
         (name = "services", description = "The Carta de Serviços"),
         (name = "organizations", description = "Service providers of any sphere and branch"),
         (name = "taxonomies", description = "Topics, life events, segments and channel types"),
         (name = "places", description = "Municipalities and service units"),
         (name = "health", description = "Probes for orchestrators"),
+        (name = "auth", description = "Access tokens for partners' machine clients (OAuth 2.0 client credentials)"),
+        (name = "editing", description = "Agencies edit their own services: drafts, review, publication, revisions"),
+        (name = "admin", description = "Platform administration"),
     )
 )]
 struct ApiDoc;
@@ -82,7 +136,13 @@ pub fn openapi_yaml() -> Result<String, ApiError> {
 }
 
 fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(1024 * 1024)
+    web::JsonConfig::default()
+        .limit(1024 * 1024)
+        .content_type(|mime| {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        })
+        .error_handler(|error, _| error::json_error(error).into())
 }
 
 /// The application, as `carta serve` runs it and the tests drive it.

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use anyhow::Context;
+use carta_api::auth::keys::{generate_key, load_trusted_issuers};
+use carta_api::auth::{clients, AuthSettings};
 use carta_api::search::SearchSettings;
 use carta_api::{build_app, import, AppState};
 use clap::{Parser, Subcommand, ValueEnum};
+use domain::access::Role;
 use persistence::{admin, pool, seed, PoolSettings};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/carta";
@@ -60,11 +63,47 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Manage partners' machine clients (OAuth 2.0 client credentials).
+    Clients {
+        #[command(subcommand)]
+        action: ClientsCommand,
+    },
+    /// Manage Carta's token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Print the OpenAPI document.
     Openapi {
         #[arg(long, default_value = "yaml")]
         format: DocumentFormat,
     },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client; prints its id and secret (the secret is shown only this once).
+    Create {
+        /// Who the client is, e.g. "Sistema de protocolo da SEFAZ".
+        #[arg(long)]
+        name: String,
+        /// Organization slug or id it acts for (required except for admins).
+        #[arg(long)]
+        org: Option<String>,
+        /// reader, editor, publisher or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a client: its secret stops working at once.
+    Revoke { client_id: String },
+    /// List the clients (never their secrets).
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Start signing with a new key. The old one keeps verifying until its tokens expire.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +145,22 @@ struct ServeArgs {
     /// Memory for rendered answers to repeated searches, in MiB; 0 disables the cache.
     #[arg(long, env = "CARTA_SEARCH_CACHE_MB", default_value_t = 64)]
     search_cache_mb: u64,
+    /// `iss` of the tokens this server issues (use the public base URL in production).
+    #[arg(long, env = "CARTA_JWT_ISSUER", default_value = "carta")]
+    jwt_issuer: String,
+    /// `aud` every accepted token must carry.
+    #[arg(long, env = "CARTA_JWT_AUDIENCE", default_value = "carta")]
+    jwt_audience: String,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, env = "CARTA_TOKEN_TTL_S", default_value_t = 900)]
+    token_ttl_s: u64,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "CARTA_JWT_LEEWAY_S", default_value_t = 30)]
+    jwt_leeway_s: u64,
+    /// JSON file naming the identity providers whose tokens are accepted, with their keys (a JWKS
+    /// file or PEM files); see the README.
+    #[arg(long, env = "CARTA_TRUSTED_ISSUERS_FILE")]
+    trusted_issuers_file: Option<PathBuf>,
     /// Seconds given to in-flight requests on SIGTERM/SIGINT.
     #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
@@ -172,6 +227,17 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             follow_every: Duration::from_millis(args.search_follow_ms),
             cache_bytes: args.search_cache_mb * 1024 * 1024,
         },
+        AuthSettings {
+            issuer: args.jwt_issuer.clone(),
+            audience: args.jwt_audience.clone(),
+            token_ttl: Duration::from_secs(args.token_ttl_s),
+            leeway: Duration::from_secs(args.jwt_leeway_s),
+            trusted_issuers: match &args.trusted_issuers_file {
+                Some(path) => load_trusted_issuers(path)?,
+                None => Vec::new(),
+            },
+            ..AuthSettings::default()
+        },
     )
     .await?;
     tracing::info!(
@@ -219,6 +285,60 @@ async fn main() -> anyhow::Result<()> {
             let mut conn = admin::connect(&cli.database_url).await?;
             let report = import::import_govbr_xml(&mut conn, &dir).await?;
             print!("{}", report.render());
+            Ok(())
+        }
+        Command::Clients { action } => {
+            prepare_database(&cli.database_url).await?;
+            let mut conn = admin::connect(&cli.database_url).await?;
+            match action {
+                ClientsCommand::Create { name, org, role } => {
+                    let role = Role::parse(&role).with_context(|| {
+                        format!("unknown role `{role}`: use reader, editor, publisher or admin")
+                    })?;
+                    let client = clients::create(&mut conn, &name, org.as_deref(), role).await?;
+                    println!("client_id:     {}", client.client_id);
+                    println!("client_secret: {}", client.secret);
+                    println!("(the secret is shown only now; store it safely)");
+                }
+                ClientsCommand::Revoke { client_id } => {
+                    if !clients::revoke(&mut conn, &client_id).await? {
+                        anyhow::bail!("no active client `{client_id}`");
+                    }
+                    println!("revoked {client_id}");
+                }
+                ClientsCommand::List => {
+                    for client in persistence::credentials::list_clients(&mut conn).await? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            client.client_id,
+                            client.role.as_str(),
+                            client
+                                .organization_id
+                                .map(|id| id.to_string())
+                                .unwrap_or_else(|| "-".into()),
+                            if client.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "active"
+                            },
+                            client.name,
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysCommand::Rotate,
+        } => {
+            prepare_database(&cli.database_url).await?;
+            let mut conn = admin::connect(&cli.database_url).await?;
+            let key = generate_key()?;
+            persistence::credentials::add_signing_key(&mut conn, &key, false).await?;
+            println!(
+                "signing with key {}; the previous key verifies until its tokens expire",
+                key.kid
+            );
             Ok(())
         }
         Command::SearchEval {

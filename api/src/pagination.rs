@@ -88,3 +88,26 @@ pub fn respond<T: Serialize>(
             per_page: request.per_page,
         }))
 }
+
+/// Documents the page parameters of a list that takes no others.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+}
+
+/// The query of a list that takes only page parameters.
+pub struct PageQuery(pub PageRequest);
+
+impl crate::query::QueryModel for PageQuery {
+    const PARAMETERS: &'static [&'static str] = &PAGE_PARAMETERS;
+
+    fn read(params: &mut QueryParams) -> Self {
+        PageQuery(read_page(params))
+    }
+}

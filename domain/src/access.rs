@@ -101,7 +101,10 @@ mod tests {
                 required: Role::Publisher
             })
         );
-        assert_eq!(editor.require(Role::Editor, Some(other)), Err(Denied::Scope));
+        assert_eq!(
+            editor.require(Role::Editor, Some(other)),
+            Err(Denied::Scope)
+        );
         assert_eq!(editor.require(Role::Editor, None), Err(Denied::Scope));
         let admin = caller(Role::Admin, vec![]);
         assert_eq!(admin.require(Role::Admin, Some(other)), Ok(()));

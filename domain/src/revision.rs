@@ -84,7 +84,10 @@ mod tests {
     fn diff_lists_changed_added_and_removed_fields() {
         let before = serde_json::json!({"name": "A", "keywords": ["x"], "acronym": "AB"});
         let after = serde_json::json!({"name": "B", "keywords": ["x"], "free": true});
-        assert_eq!(changed_fields(&before, &after), vec!["acronym", "free", "name"]);
+        assert_eq!(
+            changed_fields(&before, &after),
+            vec!["acronym", "free", "name"]
+        );
         let changes = diff(&before, &after);
         assert_eq!(changes[0].after, None);
         assert_eq!(changes[1].before, None);

@@ -362,7 +362,10 @@ mod tests {
             "steps": [{"title": "t", "titel": "x"}]
         });
         let read = serde_json::json!({"slug": "a", "steps": [{"title": "t"}]});
-        assert_eq!(unknown_members(&input, &read), vec!["/nmae", "/steps/0/titel"]);
+        assert_eq!(
+            unknown_members(&input, &read),
+            vec!["/nmae", "/steps/0/titel"]
+        );
     }
 
     #[test]

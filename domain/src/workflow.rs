@@ -84,9 +84,7 @@ impl NotAllowed {
         };
         let hint = match (self.action, self.from) {
             (Action::Publish, ServiceStatus::Draft) => " Envie-o para revisão primeiro.",
-            (Action::Update | Action::Rollback, ServiceStatus::Archived) => {
-                " Restaure-o primeiro."
-            }
+            (Action::Update | Action::Rollback, ServiceStatus::Archived) => " Restaure-o primeiro.",
             _ => "",
         };
         format!("Não é possível {action} um serviço {from}.{hint}")
@@ -137,10 +135,16 @@ mod tests {
     #[test]
     fn only_the_allowed_transitions_happen() {
         assert_eq!(next_status(Action::Submit, Draft, Draft), Ok(InReview));
-        assert_eq!(next_status(Action::Publish, InReview, InReview), Ok(Published));
+        assert_eq!(
+            next_status(Action::Publish, InReview, InReview),
+            Ok(Published)
+        );
         assert!(next_status(Action::Publish, Draft, Draft).is_err());
         assert!(next_status(Action::Submit, InReview, InReview).is_err());
-        assert_eq!(next_status(Action::Archive, Published, Published), Ok(Archived));
+        assert_eq!(
+            next_status(Action::Archive, Published, Published),
+            Ok(Archived)
+        );
         assert_eq!(next_status(Action::Archive, Draft, Published), Ok(Archived));
         assert!(next_status(Action::Archive, Draft, Draft).is_err());
         assert_eq!(next_status(Action::Restore, Archived, Archived), Ok(Draft));

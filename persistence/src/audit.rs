@@ -95,7 +95,19 @@ pub async fn list(
     let items = rows
         .into_iter()
         .map(
-            |(id, at, actor, client_id, role, organization_id, action, target_type, target_id, request_id, detail)| {
+            |(
+                id,
+                at,
+                actor,
+                client_id,
+                role,
+                organization_id,
+                action,
+                target_type,
+                target_id,
+                request_id,
+                detail,
+            )| {
                 AuditRecord {
                     id,
                     at,

@@ -129,7 +129,13 @@ pub async fn signing_keys(
     conn: &mut AsyncPgConnection,
     retired_after: DateTime<Utc>,
 ) -> Result<Vec<StoredKey>, StoreError> {
-    type Row = (String, Vec<u8>, Vec<u8>, DateTime<Utc>, Option<DateTime<Utc>>);
+    type Row = (
+        String,
+        Vec<u8>,
+        Vec<u8>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    );
     let rows: Vec<Row> = signing_keys::table
         .filter(
             signing_keys::retired_at
@@ -148,13 +154,15 @@ pub async fn signing_keys(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(kid, private_key, public_key, created_at, retired_at)| StoredKey {
-            kid,
-            private_key,
-            public_key,
-            created_at,
-            retired_at,
-        })
+        .map(
+            |(kid, private_key, public_key, created_at, retired_at)| StoredKey {
+                kid,
+                private_key,
+                public_key,
+                created_at,
+                retired_at,
+            },
+        )
         .collect())
 }
 

@@ -22,8 +22,8 @@ use uuid::Uuid;
 use crate::rows::{OrganizationRow, ServiceRow};
 use crate::schema::{
     life_events, locations, municipalities, organizations, related_services, service_locations,
-    service_municipalities, service_old_slugs, service_revisions, service_segments,
-    service_topics, services, topics,
+    service_municipalities, service_old_slugs, service_revisions, service_segments, service_topics,
+    services, topics,
 };
 use crate::writes::{fingerprint, replace_links, write_service_row, ServiceRowValues};
 use crate::{audit, StoreError};
@@ -33,6 +33,23 @@ use crate::{audit, StoreError};
 pub struct Actor<'a> {
     pub principal: &'a Principal,
     pub request_id: Option<&'a str>,
+}
+
+/// What a client read, to detect that a service changed since (its `ETag`): the newest revision,
+/// and the row's last update (the seed and importers change rows without revisions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub revision: i32,
+    pub updated_micros: i64,
+}
+
+impl Version {
+    fn of(row: &ServiceRow) -> Version {
+        Version {
+            revision: row.revision,
+            updated_micros: row.updated_at.timestamp_micros(),
+        }
+    }
 }
 
 /// The editable version of a service.
@@ -50,14 +67,23 @@ pub struct Editable {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Editable {
+    pub fn version(&self) -> Version {
+        Version {
+            revision: self.revision,
+            updated_micros: self.updated_at.timestamp_micros(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("no such service")]
     NotFound,
-    #[error("the service changed: its revision is now {current}")]
-    Stale { current: i32 },
+    #[error("the service changed since it was read")]
+    Stale,
     #[error(transparent)]
     Workflow(NotAllowed),
     #[error("the publication checklist is incomplete")]
@@ -100,7 +126,10 @@ pub async fn editable(
     }
 }
 
-async fn editable_of(conn: &mut AsyncPgConnection, row: ServiceRow) -> Result<Editable, StoreError> {
+async fn editable_of(
+    conn: &mut AsyncPgConnection,
+    row: ServiceRow,
+) -> Result<Editable, StoreError> {
     let public = row.status()?;
     let (status, form) = if row.revision == 0 {
         (public, form_of_row(conn, &row).await?)
@@ -128,7 +157,10 @@ fn parse_status(value: &str) -> Result<ServiceStatus, StoreError> {
 }
 
 /// The form a stored row and its links amount to.
-async fn form_of_row(conn: &mut AsyncPgConnection, row: &ServiceRow) -> Result<ServiceForm, StoreError> {
+async fn form_of_row(
+    conn: &mut AsyncPgConnection,
+    row: &ServiceRow,
+) -> Result<ServiceForm, StoreError> {
     let id = row.id;
     let organization: String = organizations::table
         .find(row.organization_id)
@@ -223,7 +255,11 @@ async fn resolve_links(
             .optional()?;
         match id {
             Some(id) => topic_ids.push(id),
-            None => errors.add(format!("/topics/{i}"), "unknown", format!("O tema `{slug}` não existe.")),
+            None => errors.add(
+                format!("/topics/{i}"),
+                "unknown",
+                format!("O tema `{slug}` não existe."),
+            ),
         }
     }
     let mut life_event_ids = Vec::new();
@@ -378,7 +414,8 @@ async fn record_revision(
             service_revisions::number.eq(revision.number),
             service_revisions::status.eq(revision.status.as_str()),
             service_revisions::action.eq(revision.action.as_str()),
-            service_revisions::form.eq(serde_json::to_value(revision.form).map_err(StoreError::from)?),
+            service_revisions::form
+                .eq(serde_json::to_value(revision.form).map_err(StoreError::from)?),
             service_revisions::changed_fields.eq(&revision.changed),
             service_revisions::reason.eq(revision.reason),
             service_revisions::author.eq(&actor.principal.subject),
@@ -454,11 +491,11 @@ pub struct Change<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// Applies a change if the service is still at `expected_revision` (the caller's `If-Match`).
+/// Applies a change if the service is still at the `expected` version (the caller's `If-Match`).
 pub async fn change(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    expected_revision: i32,
+    expected: Version,
     change: Change<'_>,
     actor: Actor<'_>,
 ) -> Result<Editable, EditError> {
@@ -471,10 +508,8 @@ pub async fn change(
             .await
             .optional()?
             .ok_or(EditError::NotFound)?;
-        if row.revision != expected_revision {
-            return Err(EditError::Stale {
-                current: row.revision,
-            });
+        if Version::of(&row) != expected {
+            return Err(EditError::Stale);
         }
         let published_at = row.published_at;
         let current = editable_of(conn, row).await?;
@@ -561,7 +596,7 @@ pub async fn change(
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    expected_revision: i32,
+    expected: Version,
     actor: Actor<'_>,
 ) -> Result<(), EditError> {
     conn.transaction::<_, EditError, _>(async |conn| {
@@ -573,15 +608,18 @@ pub async fn delete(
             .await
             .optional()?
             .ok_or(EditError::NotFound)?;
-        if row.revision != expected_revision {
-            return Err(EditError::Stale {
-                current: row.revision,
-            });
+        if Version::of(&row) != expected {
+            return Err(EditError::Stale);
         }
-        if matches!(row.status()?, ServiceStatus::Published | ServiceStatus::Archived) {
+        if matches!(
+            row.status()?,
+            ServiceStatus::Published | ServiceStatus::Archived
+        ) {
             return Err(EditError::Published);
         }
-        diesel::delete(services::table.find(id)).execute(conn).await?;
+        diesel::delete(services::table.find(id))
+            .execute(conn)
+            .await?;
         audit::record(
             conn,
             &audit::Entry {

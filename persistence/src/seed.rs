@@ -42,7 +42,8 @@ pub async fn run(conn: &mut AsyncPgConnection) -> Result<SeedReport, StoreError>
         saved.push(writes::save_service(conn, service).await?.id);
     }
     for (service, id) in data.services.iter().zip(saved) {
-        let missing = writes::save_related_services(conn, id, &service.form.related_services).await?;
+        let missing =
+            writes::save_related_services(conn, id, &service.form.related_services).await?;
         if let Some(slug) = missing.first() {
             return Err(StoreError::MissingReference {
                 what: "service",

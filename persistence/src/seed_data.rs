@@ -177,7 +177,7 @@ mod tests {
         let providers: HashSet<&str> = data
             .services
             .iter()
-            .map(|s| s.organization.as_str())
+            .map(|s| s.form.organization.as_str())
             .collect();
         assert!(providers.len() >= 12, "{}", providers.len());
         for status in ServiceStatus::ALL {
@@ -192,7 +192,12 @@ mod tests {
     #[test]
     fn every_service_is_valid() {
         for service in seed().services {
-            assert_eq!(validate_service(&service), Ok(()), "{}", service.slug);
+            assert_eq!(
+                validate_service(&service.form),
+                Ok(()),
+                "{}",
+                service.form.slug
+            );
         }
     }
 
@@ -305,39 +310,43 @@ mod tests {
             );
         }
 
-        let services = unique("services", data.services.iter().map(|s| s.slug.as_str()));
+        let services = unique(
+            "services",
+            data.services.iter().map(|s| s.form.slug.as_str()),
+        );
         for service in &data.services {
-            let slug = &service.slug;
+            let slug = &service.form.slug;
             assert!(
-                orgs.contains(service.organization.as_str()),
+                orgs.contains(service.form.organization.as_str()),
                 "{slug}: organization"
             );
-            for topic in &service.topics {
+            for topic in &service.form.topics {
                 assert!(topics.contains(topic.as_str()), "{slug}: topic {topic}");
             }
-            for event in &service.life_events {
+            for event in &service.form.life_events {
                 assert!(
                     life_events.contains(event.as_str()),
                     "{slug}: life event {event}"
                 );
             }
-            for related in &service.related_services {
+            for related in &service.form.related_services {
                 assert!(
                     services.contains(related.as_str()),
                     "{slug}: related {related}"
                 );
                 assert_ne!(related, slug, "{slug} relates to itself");
             }
-            for code in &service.municipalities {
+            for code in &service.form.municipalities {
                 assert!(
                     municipalities.contains_key(code),
                     "{slug}: municipality {code}"
                 );
             }
-            for id in &service.locations {
+            for id in &service.form.locations {
                 assert!(locations.contains(id), "{slug}: location {id}");
             }
             let channel_locations = service
+                .form
                 .content
                 .steps
                 .iter()
@@ -345,7 +354,7 @@ mod tests {
                 .flat_map(|channel| channel.location_ids.iter());
             for id in channel_locations {
                 assert!(
-                    service.locations.contains(id),
+                    service.form.locations.contains(id),
                     "{slug}: channel location {id}"
                 );
             }
@@ -366,29 +375,33 @@ mod tests {
             .iter()
             .filter(|s| s.status == ServiceStatus::Published)
         {
-            let content = &service.content;
-            assert!(content.keywords.len() >= 3, "{}: keywords", service.slug);
+            let content = &service.form.content;
+            assert!(
+                content.keywords.len() >= 3,
+                "{}: keywords",
+                service.form.slug
+            );
             assert!(
                 !content.popular_names.is_empty(),
                 "{}: popular names",
-                service.slug
+                service.form.slug
             );
             assert!(
                 !content.legal_basis.is_empty(),
                 "{}: legal basis",
-                service.slug
+                service.form.slug
             );
             assert!(
                 !content.requesters.is_empty(),
                 "{}: requesters",
-                service.slug
+                service.form.slug
             );
             assert!(
                 (1..=4).contains(&content.steps.len()),
                 "{}: steps",
-                service.slug
+                service.form.slug
             );
-            if checklist(content, &orgs[service.organization.as_str()]).complete {
+            if checklist(content, &orgs[service.form.organization.as_str()]).complete {
                 complete += 1;
             } else {
                 incomplete += 1;

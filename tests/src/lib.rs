@@ -11,8 +11,11 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test;
+use carta_api::auth::keys::load_trusted_issuers;
+use carta_api::auth::AuthSettings;
 use carta_api::{build_app, AppState};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use domain::access::Role;
 use persistence::{admin, pool, seed, writes, PoolSettings};
 
 /// The server tests create their databases on.
@@ -156,6 +159,15 @@ impl TestDb {
         admin::connect(&self.url).await.unwrap()
     }
 
+    /// An organization's id by slug.
+    pub async fn organization_id(&self, slug: &str) -> uuid::Uuid {
+        let mut conn = self.connect().await;
+        persistence::editing::organization_id(&mut conn, slug)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no organization {slug}"))
+    }
+
     /// A single value of a SQL query, for assertions on what was stored.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
@@ -204,8 +216,70 @@ pub async fn state(db: &TestDb) -> AppState {
         follow_every: FOLLOW_EVERY,
         ..Default::default()
     };
-    AppState::start(pool::build_pool(&db.url, &settings).unwrap(), &search)
-        .await
+    AppState::start(
+        pool::build_pool(&db.url, &settings).unwrap(),
+        &search,
+        auth_settings(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The test fixtures' folder.
+pub fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Carta's defaults, trusting the two pretend identity providers of `fixtures/auth`.
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        trusted_issuers: load_trusted_issuers(&fixtures().join("auth/issuers.json")).unwrap(),
+        ..AuthSettings::default()
+    }
+}
+
+/// The state identity provider of the fixtures.
+pub const IDP: &str = "https://login.mt.gov.br";
+
+/// Claims as the state identity provider would send them: valid for 10 minutes, for `carta`.
+pub fn idp_claims(role: &str, orgs: &[uuid::Uuid]) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    serde_json::json!({
+        "iss": IDP, "sub": "maria.silva", "aud": "carta",
+        "iat": now, "nbf": now, "exp": now + 600,
+        "role": role, "orgs": orgs,
+    })
+}
+
+/// Signs claims with a fixture key: `idp-rsa` (RS256), `idp-ec` (ES256) or `partner-rsa` (RS256,
+/// the same RSA key under the partner issuer's JWKS).
+pub fn sign(claims: &serde_json::Value, kid: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let auth = fixtures().join("auth");
+    let (algorithm, key) = match kid {
+        "idp-ec" => (
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(&std::fs::read(auth.join("idp-ec.key")).unwrap()).unwrap(),
+        ),
+        _ => (
+            Algorithm::RS256,
+            EncodingKey::from_rsa_pem(&std::fs::read(auth.join("idp-rsa.key")).unwrap()).unwrap(),
+        ),
+    };
+    let mut header = Header::new(algorithm);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+/// A token of Carta's own issuer for `role` in the organizations with these slugs.
+pub async fn token_for(state: &AppState, db: &TestDb, role: Role, org_slugs: &[&str]) -> String {
+    let mut orgs = Vec::new();
+    for slug in org_slugs {
+        orgs.push(db.organization_id(slug).await);
+    }
+    state
+        .auth
+        .issue(&format!("test-{}", role.as_str()), role, orgs)
         .unwrap()
 }
 

@@ -28,7 +28,8 @@ async fn organizations_list_and_detail_with_service_counts() {
         .services
         .iter()
         .filter(|s| {
-            s.organization == "detran-mt" && s.status == domain::service::ServiceStatus::Published
+            s.form.organization == "detran-mt"
+                && s.status == domain::service::ServiceStatus::Published
         })
         .count();
     assert_eq!(detran["service_count"], published);
@@ -171,16 +172,13 @@ async fn health_docs_openapi_and_request_ids() {
 #[actix_web::test]
 async fn readiness_fails_cleanly_without_a_database() {
     // A pool pointing at a database that does not exist: 503 problem, no database text leaked.
-    let state = carta_api::AppState {
-        pool: persistence::pool::build_pool(
-            "postgres://postgres@127.0.0.1:5432/carta_does_not_exist",
-            &persistence::PoolSettings::default(),
-        )
-        .unwrap(),
-        search: std::sync::Arc::new(
-            carta_api::search::SearchIndex::new(&Default::default()).unwrap(),
-        ),
-    };
+    let db = TestDb::empty().await;
+    let mut state = carta_tests::state(&db).await;
+    state.pool = persistence::pool::build_pool(
+        "postgres://postgres@127.0.0.1:5432/carta_does_not_exist",
+        &persistence::PoolSettings::default(),
+    )
+    .unwrap();
     let app = actix_web::test::init_service(carta_api::build_app(state).unwrap()).await;
     let reply = get(&app, "/health/ready").await;
     reply.problem(503, "service_unavailable");

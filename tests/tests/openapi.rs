@@ -31,12 +31,53 @@ fn every_operation_is_documented_with_its_errors() {
         "/v1/locations/{id}",
         "/health/live",
         "/health/ready",
+        "/v1/auth/token",
+        "/.well-known/jwks.json",
+        "/v1/services/{id}/draft",
+        "/v1/services/{id}/submit",
+        "/v1/services/{id}/publish",
+        "/v1/services/{id}/archive",
+        "/v1/services/{id}/restore",
+        "/v1/services/{id}/revisions",
+        "/v1/services/{id}/revisions/{number}",
+        "/v1/services/{id}/revisions/{number}/diff/{to}",
+        "/v1/services/{id}/revisions/{number}/rollback",
+        "/v1/audit",
     ] {
         assert!(paths.contains_key(expected), "{expected} is not documented");
     }
     for (path, item) in paths {
-        let get = &item["get"];
-        assert!(get["summary"].is_string(), "{path} has no summary");
-        assert!(get["responses"]["200"].is_object(), "{path} has no 200");
+        for (method, operation) in item.as_object().unwrap() {
+            assert!(
+                operation["summary"].is_string(),
+                "{method} {path} has no summary"
+            );
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|code| code.starts_with('2')),
+                "{method} {path} has no success response"
+            );
+            // Every operation that needs a token says so, with the least role it requires,
+            // and documents the 401 and 403 it answers.
+            let secured = operation["security"].as_array().is_some();
+            let public = method == "get"
+                && !path.contains("/draft")
+                && !path.contains("/revisions")
+                && path != "/v1/audit";
+            let open_write = path == "/v1/auth/token";
+            assert_eq!(secured, !public && !open_write, "{method} {path}: security");
+            if secured {
+                let roles = operation["security"][0]["bearer"].as_array().unwrap();
+                assert_eq!(roles.len(), 1, "{method} {path}: one required role");
+                assert!(
+                    responses.contains_key("401") && responses.contains_key("403"),
+                    "{method} {path}"
+                );
+            }
+        }
     }
+    assert_eq!(
+        json["components"]["securitySchemes"]["bearer"]["scheme"], "bearer",
+        "the bearer scheme is documented"
+    );
 }

@@ -42,7 +42,7 @@ fn seeded_services() -> Vec<ServiceDraft> {
 fn seeded(slug: &str) -> ServiceDraft {
     seeded_services()
         .into_iter()
-        .find(|s| s.slug == slug)
+        .find(|s| s.form.slug == slug)
         .unwrap_or_else(|| panic!("{slug} is not in the seed"))
 }
 
@@ -50,7 +50,7 @@ fn published_slugs() -> BTreeSet<String> {
     seeded_services()
         .into_iter()
         .filter(|s| s.status == ServiceStatus::Published)
-        .map(|s| s.slug)
+        .map(|s| s.form.slug)
         .collect()
 }
 
@@ -529,7 +529,8 @@ async fn filters_combine_with_the_search_text() {
     for slug in slugs(&body) {
         let service = seeded(&slug);
         assert!(
-            service.municipalities.is_empty() || service.municipalities.contains(&5107909),
+            service.form.municipalities.is_empty()
+                || service.form.municipalities.contains(&5107909),
             "{slug}"
         );
     }
@@ -646,11 +647,11 @@ async fn the_municipality_facet_counts_statewide_services_everywhere() {
     let body = search(&app, "segunda via", "").await;
     let statewide = slugs(&body)
         .iter()
-        .filter(|s| seeded(s).municipalities.is_empty())
+        .filter(|s| seeded(s).form.municipalities.is_empty())
         .count() as u64;
     let cuiaba_only = slugs(&body)
         .iter()
-        .filter(|s| seeded(s).municipalities.contains(&5103403))
+        .filter(|s| seeded(s).form.municipalities.contains(&5103403))
         .count() as u64;
     assert!(statewide > 0 && cuiaba_only > 0);
     let municipalities = facet(&body, "municipality");
@@ -698,7 +699,7 @@ async fn highlights_mark_the_matching_words_of_name_and_description() {
     let description = described["description"].as_str().unwrap();
     assert_eq!(marked(description), vec!["alvará"], "{description}");
     assert!(
-        fold(&seeded("abrir-empresa").content.description).contains(&fold(&unmark(
+        fold(&seeded("abrir-empresa").form.content.description).contains(&fold(&unmark(
             description.trim_start_matches("… ").trim_end_matches(" …")
         ))),
         "the passage is a piece of the description: {description}"
@@ -912,12 +913,12 @@ async fn suggest_completes_names_and_popular_names() {
             assert!(texts.insert(fold(text)), "{typed}: {text} twice");
             let slug = suggestion["service_slug"].as_str().unwrap();
             assert!(published.contains(slug), "{typed}: {slug}");
-            let service = services.iter().find(|s| s.slug == slug).unwrap();
+            let service = services.iter().find(|s| s.form.slug == slug).unwrap();
             match suggestion["kind"].as_str().unwrap() {
-                "name" => assert_eq!(text, service.content.name, "{typed}"),
+                "name" => assert_eq!(text, service.form.content.name, "{typed}"),
                 "popular_name" => {
                     assert!(
-                        service.content.popular_names.iter().any(|p| p == text),
+                        service.form.content.popular_names.iter().any(|p| p == text),
                         "{text}"
                     )
                 }

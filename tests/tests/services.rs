@@ -11,7 +11,7 @@ fn published_slugs(filter: impl Fn(&domain::service::ServiceDraft) -> bool) -> V
         .services
         .into_iter()
         .filter(|s| s.status == ServiceStatus::Published && filter(s))
-        .map(|s| s.slug)
+        .map(|s| s.form.slug)
         .collect();
     slugs.sort();
     slugs
@@ -29,7 +29,7 @@ async fn detran_lists_exactly_its_published_services_with_envelope_and_links() {
     let reply = get(&app, "/v1/services?organization=detran-mt&per_page=100").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = reply.json();
-    let expected = published_slugs(|s| s.organization == "detran-mt");
+    let expected = published_slugs(|s| s.form.organization == "detran-mt");
     assert!(expected.len() >= 5);
     assert_eq!(sorted(slugs(&body)), expected);
     assert_eq!(body["total"], expected.len());
@@ -65,8 +65,8 @@ async fn only_published_services_are_public() {
         .iter()
         .filter(|s| s.status != ServiceStatus::Published)
     {
-        assert!(!listed.contains(&draft.slug));
-        get(&app, &format!("/v1/services/{}", draft.slug))
+        assert!(!listed.contains(&draft.form.slug));
+        get(&app, &format!("/v1/services/{}", draft.form.slug))
             .await
             .problem(404, "not_found");
     }
@@ -80,16 +80,17 @@ async fn filters_combine_with_and() {
     let cases: Vec<(&str, Vec<String>)> = vec![
         (
             "free=true",
-            published_slugs(|s| s.content.free == Some(true)),
+            published_slugs(|s| s.form.content.free == Some(true)),
         ),
         (
             "digital=false",
-            published_slugs(|s| !s.content.is_digital()),
+            published_slugs(|s| !s.form.content.is_digital()),
         ),
         (
             "channel=in_person",
             published_slugs(|s| {
-                s.content
+                s.form
+                    .content
                     .channel_types()
                     .contains(&domain::taxonomy::ChannelTypeCode::InPerson)
             }),
@@ -97,22 +98,25 @@ async fn filters_combine_with_and() {
         (
             "segment=companies",
             published_slugs(|s| {
-                s.segments
+                s.form
+                    .segments
                     .contains(&domain::taxonomy::SegmentCode::Companies)
             }),
         ),
         (
             "organization=detran-mt&digital=true&free=false",
             published_slugs(|s| {
-                s.organization == "detran-mt"
-                    && s.content.is_digital()
-                    && s.content.free == Some(false)
+                s.form.organization == "detran-mt"
+                    && s.form.content.is_digital()
+                    && s.form.content.free == Some(false)
             }),
         ),
         (
             // Statewide services plus those offered in Cuiabá.
             "municipality=5103403",
-            published_slugs(|s| s.municipalities.is_empty() || s.municipalities.contains(&5103403)),
+            published_slugs(|s| {
+                s.form.municipalities.is_empty() || s.form.municipalities.contains(&5103403)
+            }),
         ),
         (
             // Sinop has no municipal services in the sample: only statewide ones.
@@ -130,9 +134,9 @@ async fn filters_combine_with_and() {
     let with_event = data
         .services
         .iter()
-        .find(|s| s.status == ServiceStatus::Published && !s.life_events.is_empty())
+        .find(|s| s.status == ServiceStatus::Published && !s.form.life_events.is_empty())
         .unwrap();
-    let event = &with_event.life_events[0];
+    let event = &with_event.form.life_events[0];
     let body = get(
         &app,
         &format!("/v1/services?per_page=100&life_event={event}"),
@@ -141,7 +145,7 @@ async fn filters_combine_with_and() {
     .json();
     assert_eq!(
         sorted(slugs(&body)),
-        published_slugs(|s| s.life_events.contains(event))
+        published_slugs(|s| s.form.life_events.contains(event))
     );
     // A topic includes its sub-topics.
     let child = data.topics.iter().find(|t| t.parent.is_some()).unwrap();
@@ -157,7 +161,7 @@ async fn filters_combine_with_and() {
         .json();
     assert_eq!(
         sorted(slugs(&body)),
-        published_slugs(|s| s.topics.iter().any(|t| subtree.contains(t)))
+        published_slugs(|s| s.form.topics.iter().any(|t| subtree.contains(t)))
     );
     // Unknown references match nothing, not even statewide services.
     for query in [
@@ -210,21 +214,25 @@ async fn detail_carries_the_whole_record_by_slug_or_id() {
         .iter()
         .find(|s| {
             s.status == ServiceStatus::Published
-                && !s.locations.is_empty()
-                && s.content
+                && !s.form.locations.is_empty()
+                && s.form
+                    .content
                     .steps
                     .iter()
                     .any(|st| !st.documents.cases.is_empty())
         })
         .expect("a seeded service with cases and locations");
-    let reply = get(&app, &format!("/v1/services/{}", source.slug)).await;
+    let reply = get(&app, &format!("/v1/services/{}", source.form.slug)).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = reply.json();
-    assert_eq!(body["name"], source.content.name.as_str());
-    assert_eq!(body["organization"]["slug"], source.organization.as_str());
+    assert_eq!(body["name"], source.form.content.name.as_str());
+    assert_eq!(
+        body["organization"]["slug"],
+        source.form.organization.as_str()
+    );
     assert_eq!(
         body["steps"].as_array().unwrap().len(),
-        source.content.steps.len()
+        source.form.content.steps.len()
     );
     let step = &body["steps"][0];
     assert!(step["title"].is_string());
@@ -237,11 +245,11 @@ async fn detail_carries_the_whole_record_by_slug_or_id() {
         .any(|s| !s["documents"]["cases"].as_array().unwrap().is_empty()));
     assert_eq!(
         body["locations"].as_array().unwrap().len(),
-        source.locations.len()
+        source.form.locations.len()
     );
     assert_eq!(
         body["topics"].as_array().unwrap().len(),
-        source.topics.len()
+        source.form.topics.len()
     );
     assert!(body["time_estimate"]["kind"].is_string());
     let items = body["compliance"]["items"].as_array().unwrap();
@@ -252,7 +260,7 @@ async fn detail_carries_the_whole_record_by_slug_or_id() {
 
     let id = body["id"].as_str().unwrap();
     let by_id = get(&app, &format!("/v1/services/{id}")).await.json();
-    assert_eq!(by_id["slug"], source.slug.as_str());
+    assert_eq!(by_id["slug"], source.form.slug.as_str());
 }
 
 #[actix_web::test]
@@ -267,7 +275,7 @@ async fn the_checklist_reports_what_is_missing() {
         .iter()
         .filter(|s| s.status == ServiceStatus::Published)
     {
-        let body = get(&app, &format!("/v1/services/{}", service.slug))
+        let body = get(&app, &format!("/v1/services/{}", service.form.slug))
             .await
             .json();
         let compliance = &body["compliance"];

@@ -14,8 +14,8 @@ use std::str::FromStr;
 use domain::organization::{Branch, ExternalCodes, OrganizationDraft, OrganizationKind, Sphere};
 use domain::service::{
     Case, Channel, Cost, Document, DocumentValidity, Requester, ServiceContent, ServiceDraft,
-    ServiceStatus, SourceRef, Step, TimeEstimate, TimeEstimateKind, TimeUnit, ValidityKind,
-    ValidityUnit, Variants,
+    ServiceForm, ServiceStatus, SourceRef, Step, TimeEstimate, TimeEstimateKind, TimeUnit,
+    ValidityKind, ValidityUnit, Variants,
 };
 use domain::taxonomy::{ChannelTypeCode, SegmentCode, TopicDraft};
 use domain::validation::{is_valid_slug, SLUG_MAX};
@@ -1483,15 +1483,17 @@ fn parse_service_with(xml: &str, file_stem: Option<&str>) -> Result<ParsedServic
 
     let url = format!("{SERVICE_URL_PREFIX}{slug}");
     let draft = ServiceDraft {
-        slug,
-        organization: organization.slug.clone(),
-        content,
-        segments,
-        topics: topics.iter().map(|topic| topic.slug.clone()).collect(),
-        life_events: Vec::new(),
-        municipalities: Vec::new(),
-        related_services: Vec::new(),
-        locations: Vec::new(),
+        form: ServiceForm {
+            slug,
+            organization: organization.slug.clone(),
+            content,
+            segments,
+            topics: topics.iter().map(|topic| topic.slug.clone()).collect(),
+            life_events: Vec::new(),
+            municipalities: Vec::new(),
+            related_services: Vec::new(),
+            locations: Vec::new(),
+        },
         status: ServiceStatus::Published,
         source: Some(SourceRef {
             source: SOURCE.to_owned(),
@@ -1772,7 +1774,7 @@ mod tests {
         assert_eq!(organization.kind, OrganizationKind::DirectAdministration);
         assert_eq!(organization.source.as_deref(), Some("govbr"));
 
-        assert_eq!(validate_service(draft), Ok(()));
+        assert_eq!(validate_service(&draft.form), Ok(()));
         let mut reported = paths(&parsed);
         reported.sort_unstable();
         assert_eq!(
@@ -1806,7 +1808,13 @@ mod tests {
             (time.kind, time.max, time.unit),
             (TimeEstimateKind::UpTo, Some(12), Some(TimeUnit::Months))
         );
-        let validity = registrar.draft.form.content.document_validity.as_ref().unwrap();
+        let validity = registrar
+            .draft
+            .form
+            .content
+            .document_validity
+            .as_ref()
+            .unwrap();
         assert_eq!(validity.kind, ValidityKind::NoExpiry);
         assert_eq!(validity.quantity, None);
         assert_eq!(registrar.organization.slug, "inpi");
@@ -1856,7 +1864,13 @@ mod tests {
             TimeEstimateKind::Immediate
         );
         // XSD shape of the validity.
-        let validity = consultar.draft.form.content.document_validity.as_ref().unwrap();
+        let validity = consultar
+            .draft
+            .form
+            .content
+            .document_validity
+            .as_ref()
+            .unwrap();
         assert_eq!(
             (validity.kind, validity.quantity, validity.unit),
             (ValidityKind::ValidFor, Some(6), Some(ValidityUnit::Months))
@@ -1894,7 +1908,7 @@ mod tests {
 
         for parsed in [&auxilio, &registrar, &consultar, &agendar] {
             assert_eq!(
-                validate_service(&parsed.draft),
+                validate_service(&parsed.draft.form),
                 Ok(()),
                 "{}",
                 parsed.draft.form.slug
@@ -1954,7 +1968,10 @@ mod tests {
             <palavras-chave><item id=\"1\">um</item><item/><item>  dois\n  tres </item></palavras-chave></servico>";
         let parsed = parse_service(xml).unwrap();
         assert_eq!(parsed.draft.form.content.name, "Nome & <cia>");
-        assert_eq!(parsed.draft.form.content.description, "<p>Olá \u{a0}& tchau</p>");
+        assert_eq!(
+            parsed.draft.form.content.description,
+            "<p>Olá \u{a0}& tchau</p>"
+        );
         assert_eq!(parsed.draft.form.content.keywords, vec!["um", "dois tres"]);
         assert_eq!(paths(&parsed), vec!["servico/nome[2]"]);
     }
@@ -2049,7 +2066,7 @@ mod tests {
                 without_id += 1;
             }
             assert_eq!(format!("{}.xml", parsed.draft.form.slug), file);
-            if let Err(errors) = validate_service(&parsed.draft) {
+            if let Err(errors) = validate_service(&parsed.draft.form) {
                 let list: Vec<String> = errors
                     .iter()
                     .map(|e| format!("{} {}", e.pointer, e.code))

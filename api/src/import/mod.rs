@@ -140,7 +140,7 @@ pub async fn import_govbr_xml(
     let mut federal_ids: HashMap<i64, Uuid> = HashMap::new();
     let mut stored: Vec<(String, Uuid, Vec<i64>)> = Vec::with_capacity(parsed.len());
     for (label, service) in parsed {
-        if let Err(errors) = validate_service(&service.draft) {
+        if let Err(errors) = validate_service(&service.draft.form) {
             report
                 .invalid
                 .extend(errors.into_iter().map(|e| (label.clone(), e)));

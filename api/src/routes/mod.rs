@@ -1,4 +1,7 @@
+pub mod audit;
+pub mod auth;
 pub mod docs;
+pub mod editing;
 pub mod health;
 pub mod organizations;
 pub mod places;
@@ -10,19 +13,38 @@ use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 /// Every documented route, in one place: the app and the OpenAPI document are built from it.
 pub fn configure(config: &mut ServiceConfig) {
-    config.service(health::live).service(health::ready).service(
-        scope::scope("/v1")
-            .service(services::list_services)
-            .service(services::get_service)
-            .service(search::suggest)
-            .service(organizations::list_organizations)
-            .service(organizations::get_organization)
-            .service(taxonomies::list_topics)
-            .service(taxonomies::list_life_events)
-            .service(taxonomies::list_segments)
-            .service(taxonomies::list_channel_types)
-            .service(places::list_municipalities)
-            .service(places::list_locations)
-            .service(places::get_location),
-    );
+    config
+        .service(health::live)
+        .service(health::ready)
+        .service(auth::jwks)
+        .service(
+            scope::scope("/v1")
+                .service(auth::token)
+                .service(services::list_services)
+                .service(editing::create_service)
+                .service(services::get_service)
+                .service(editing::delete_service)
+                .service(editing::get_draft)
+                .service(editing::put_draft)
+                .service(editing::patch_draft)
+                .service(editing::submit_service)
+                .service(editing::publish_service)
+                .service(editing::archive_service)
+                .service(editing::restore_service)
+                .service(editing::list_revisions)
+                .service(editing::get_revision)
+                .service(editing::diff_revisions)
+                .service(editing::rollback_service)
+                .service(audit::list_audit)
+                .service(search::suggest)
+                .service(organizations::list_organizations)
+                .service(organizations::get_organization)
+                .service(taxonomies::list_topics)
+                .service(taxonomies::list_life_events)
+                .service(taxonomies::list_segments)
+                .service(taxonomies::list_channel_types)
+                .service(places::list_municipalities)
+                .service(places::list_locations)
+                .service(places::get_location),
+        );
 }

@@ -3,6 +3,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use domain::query::{ServiceFilter, ServiceSort};
 use domain::service::{Service, ServiceSummary};
 use domain::taxonomy::{ChannelTypeCode, SegmentCode};
+use persistence::editing::{self, NotPublished};
 use persistence::reads;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -232,7 +233,10 @@ pub async fn list_services(
     params(("id_or_slug" = String, Path, description = "Service id (UUID) or slug", example = "renovar-cnh")),
     responses(
         (status = 200, description = "The service", body = Service),
+        (status = 308, description = "The service was renamed: `Location` has its current address"),
         (status = 404, description = "No published service has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 410, description = "The service was archived", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
             content_type = "application/problem+json"),
@@ -245,12 +249,18 @@ pub async fn get_service(
     state: web::Data<AppState>,
     path: web::Path<String>,
     _: Strict<NoParams>,
-) -> ApiResult<web::Json<Service>> {
+) -> ApiResult<HttpResponse> {
     let mut conn = state.connection().await?;
-    reads::find_service(&mut conn, &path)
-        .await?
-        .map(web::Json)
-        .ok_or(ApiError::NotFound(
+    if let Some(service) = reads::find_service(&mut conn, &path).await? {
+        return Ok(HttpResponse::Ok().json(service));
+    }
+    match editing::not_published(&mut conn, &path).await? {
+        Some(NotPublished::Archived) => Err(ApiError::Gone),
+        Some(NotPublished::MovedTo(slug)) => Ok(HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, format!("/v1/services/{slug}")))
+            .finish()),
+        None => Err(ApiError::NotFound(
             "Nenhum serviço publicado tem este id ou slug.",
-        ))
+        )),
+    }
 }
