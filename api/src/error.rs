@@ -22,7 +22,8 @@ pub struct InvalidField {
     /// JSON pointer into the request body.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
-    /// `unknown`, `invalid`, `out_of_range`, `duplicate`, `required`, `too_long`.
+    /// `unknown`, `invalid`, `out_of_range`, `duplicate`, `required`, `too_long`, `taken`,
+    /// `read_only`.
     #[schema(example = "out_of_range")]
     pub code: String,
     #[schema(example = "Use um valor entre 1 e 100.")]
@@ -204,7 +205,8 @@ impl ApiError {
             ),
             ApiError::PreconditionFailed => (
                 "Versão desatualizada",
-                "O serviço mudou desde que você o leu. Leia-o de novo e refaça a alteração.".into(),
+                "O registro mudou desde que você o leu. Leia-o de novo e refaça a alteração."
+                    .into(),
             ),
             ApiError::Conflict { detail, .. } => ("Conflito", detail.clone()),
             ApiError::ChecklistIncomplete(_) => (

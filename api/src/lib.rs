@@ -83,7 +83,8 @@ impl utoipa::Modify for BearerScheme {
                         "A JWT from POST /v1/auth/token (client credentials) or from a trusted \
 identity provider. Claims `role` (reader, editor, publisher, admin) and `orgs` (organization ids) \
 carry the caller's rights; an operation's scope names the least role it requires, within the \
-organization of the service it acts on.",
+organization of the service or service unit it acts on (`admin` acts for every organization and alone \
+writes organizations, taxonomies and municipalities).",
                     ))
                     .build(),
             ),

@@ -7,6 +7,7 @@ pub mod checklist;
 pub mod organization;
 pub mod place;
 pub mod query;
+pub mod reference;
 pub mod revision;
 pub mod search;
 pub mod service;

@@ -136,6 +136,24 @@ pub struct Topic {
     pub children: Vec<Topic>,
 }
 
+/// One topic with its place in the tree, as read and written one at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TopicDetail {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The topic it sits under; absent for a root topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<TaxonRef>,
+    /// Its direct sub-topics, by name.
+    pub children: Vec<TaxonRef>,
+    /// Published-service tags on this topic and its descendants, as in the tree.
+    pub service_count: i64,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A life event (linha da vida) to be stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LifeEventDraft {

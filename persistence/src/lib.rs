@@ -8,6 +8,7 @@ pub mod editing;
 mod error;
 pub mod pool;
 pub mod reads;
+pub mod reference_writes;
 mod rows;
 pub mod schema;
 pub mod search;

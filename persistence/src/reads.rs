@@ -47,6 +47,7 @@ macro_rules! find_id {
         query.first::<Uuid>($conn).await.optional()
     }};
 }
+pub(crate) use find_id;
 
 /// The topics and all their descendants.
 pub(crate) async fn topic_subtree(

@@ -42,24 +42,121 @@ pub struct Saved {
     pub outcome: Outcome,
 }
 
+/// The stored columns of an organization but its slug: what a save or an edit writes.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = organizations, treat_none_as_null = true)]
+pub(crate) struct OrganizationValues<'a> {
+    name: &'a str,
+    acronym: Option<&'a str>,
+    kind: &'static str,
+    sphere: &'static str,
+    branch: &'static str,
+    parent_id: Option<Uuid>,
+    siorg_code: Option<&'a str>,
+    ibge_code: Option<i32>,
+    cnpj: Option<&'a str>,
+    description: Option<&'a str>,
+    contact: Option<&'a str>,
+    website: Option<&'a str>,
+    ombudsman_url: Option<&'a str>,
+    source: Option<&'a str>,
+}
+
+impl<'a> OrganizationValues<'a> {
+    pub(crate) fn of(draft: &'a OrganizationDraft, parent_id: Option<Uuid>) -> Self {
+        OrganizationValues {
+            name: &draft.name,
+            acronym: draft.acronym.as_deref(),
+            kind: draft.kind.code(),
+            sphere: draft.sphere.code(),
+            branch: draft.branch.code(),
+            parent_id,
+            siorg_code: draft.codes.siorg.as_deref(),
+            ibge_code: draft.codes.ibge,
+            cnpj: draft.codes.cnpj.as_deref(),
+            description: draft.description.as_deref(),
+            contact: draft.contact.as_deref(),
+            website: draft.website.as_deref(),
+            ombudsman_url: draft.ombudsman_url.as_deref(),
+            source: draft.source.as_deref(),
+        }
+    }
+}
+
+/// The stored columns of a service unit but its id.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = locations, treat_none_as_null = true)]
+pub(crate) struct LocationValues<'a> {
+    organization_id: Uuid,
+    name: &'a str,
+    street: &'a str,
+    number: Option<&'a str>,
+    complement: Option<&'a str>,
+    district: Option<&'a str>,
+    postal_code: Option<&'a str>,
+    municipality: i32,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    opening_hours: serde_json::Value,
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
+    accessibility: Option<&'a str>,
+    responsible_sector: Option<&'a str>,
+}
+
+impl<'a> LocationValues<'a> {
+    pub(crate) fn of(draft: &'a LocationDraft, organization_id: Uuid) -> Result<Self, StoreError> {
+        Ok(LocationValues {
+            organization_id,
+            name: &draft.name,
+            street: &draft.address.street,
+            number: draft.address.number.as_deref(),
+            complement: draft.address.complement.as_deref(),
+            district: draft.address.district.as_deref(),
+            postal_code: draft.address.postal_code.as_deref(),
+            municipality: draft.municipality,
+            lat: draft.point.map(|p| p.lat),
+            lon: draft.point.map(|p| p.lon),
+            opening_hours: serde_json::to_value(&draft.opening_hours)?,
+            phone: draft.phone.as_deref(),
+            email: draft.email.as_deref(),
+            accessibility: draft.accessibility.as_deref(),
+            responsible_sector: draft.responsible_sector.as_deref(),
+        })
+    }
+}
+
+/// A municipality's columns.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = municipalities, primary_key(ibge_code))]
+pub(crate) struct MunicipalityValues<'a> {
+    ibge_code: i32,
+    name: &'a str,
+    state: &'a str,
+    lat: f64,
+    lon: f64,
+    is_capital: bool,
+}
+
+impl<'a> MunicipalityValues<'a> {
+    pub(crate) fn of(municipality: &'a Municipality) -> Self {
+        MunicipalityValues {
+            ibge_code: municipality.ibge_code,
+            name: &municipality.name,
+            state: &municipality.state,
+            lat: municipality.point.lat,
+            lon: municipality.point.lon,
+            is_capital: municipality.is_capital,
+        }
+    }
+}
+
 pub async fn save_municipalities(
     conn: &mut AsyncPgConnection,
     items: &[Municipality],
 ) -> Result<(), StoreError> {
     for chunk in items.chunks(1000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|m| {
-                (
-                    municipalities::ibge_code.eq(m.ibge_code),
-                    municipalities::name.eq(&m.name),
-                    municipalities::state.eq(&m.state),
-                    municipalities::lat.eq(m.point.lat),
-                    municipalities::lon.eq(m.point.lon),
-                    municipalities::is_capital.eq(m.is_capital),
-                )
-            })
-            .collect();
+        let rows: Vec<_> = chunk.iter().map(MunicipalityValues::of).collect();
         diesel::insert_into(municipalities::table)
             .values(rows)
             .on_conflict(municipalities::ibge_code)
@@ -129,22 +226,7 @@ pub async fn save_organization(
         Some(slug) => Some(organization_id_by_slug(conn, slug).await?),
         None => None,
     };
-    let values = (
-        organizations::name.eq(&draft.name),
-        organizations::acronym.eq(&draft.acronym),
-        organizations::kind.eq(draft.kind.code()),
-        organizations::sphere.eq(draft.sphere.code()),
-        organizations::branch.eq(draft.branch.code()),
-        organizations::parent_id.eq(parent_id),
-        organizations::siorg_code.eq(&draft.codes.siorg),
-        organizations::ibge_code.eq(draft.codes.ibge),
-        organizations::cnpj.eq(&draft.codes.cnpj),
-        organizations::description.eq(&draft.description),
-        organizations::contact.eq(&draft.contact),
-        organizations::website.eq(&draft.website),
-        organizations::ombudsman_url.eq(&draft.ombudsman_url),
-        organizations::source.eq(&draft.source),
-    );
+    let values = OrganizationValues::of(draft, parent_id);
     match existing {
         Some((id, slug)) => {
             // Only touch the row (and its updated_at) when something differs.
@@ -157,12 +239,14 @@ pub async fn save_organization(
                         .or(organizations::sphere.ne(draft.sphere.code()))
                         .or(organizations::branch.ne(draft.branch.code()))
                         .or(organizations::parent_id.is_distinct_from(parent_id))
+                        .or(organizations::siorg_code.is_distinct_from(&draft.codes.siorg))
                         .or(organizations::ibge_code.is_distinct_from(draft.codes.ibge))
                         .or(organizations::cnpj.is_distinct_from(&draft.codes.cnpj))
                         .or(organizations::description.is_distinct_from(&draft.description))
                         .or(organizations::contact.is_distinct_from(&draft.contact))
                         .or(organizations::website.is_distinct_from(&draft.website))
-                        .or(organizations::ombudsman_url.is_distinct_from(&draft.ombudsman_url)),
+                        .or(organizations::ombudsman_url.is_distinct_from(&draft.ombudsman_url))
+                        .or(organizations::source.is_distinct_from(&draft.source)),
                 )
                 .set((values, organizations::updated_at.eq(Utc::now())))
                 .execute(conn)
@@ -236,59 +320,83 @@ pub async fn save_topic(
     }
 }
 
+/// Saves a life event by slug; its row (and `updated_at`) is touched only when something differs.
 pub async fn save_life_event(
     conn: &mut AsyncPgConnection,
     draft: &LifeEventDraft,
 ) -> Result<Uuid, StoreError> {
-    Ok(diesel::insert_into(life_events::table)
-        .values((
-            life_events::slug.eq(&draft.slug),
-            life_events::name.eq(&draft.name),
-            life_events::description.eq(&draft.description),
-        ))
-        .on_conflict(life_events::slug)
-        .do_update()
-        .set((
-            life_events::name.eq(excluded(life_events::name)),
-            life_events::description.eq(excluded(life_events::description)),
-        ))
-        .returning(life_events::id)
-        .get_result(conn)
-        .await?)
+    let existing: Option<Uuid> = life_events::table
+        .filter(life_events::slug.eq(&draft.slug))
+        .select(life_events::id)
+        .first(conn)
+        .await
+        .optional()?;
+    match existing {
+        Some(id) => {
+            diesel::update(life_events::table.find(id))
+                .filter(
+                    life_events::name
+                        .ne(&draft.name)
+                        .or(life_events::description.is_distinct_from(&draft.description)),
+                )
+                .set((
+                    life_events::name.eq(&draft.name),
+                    life_events::description.eq(&draft.description),
+                    life_events::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(id)
+        }
+        None => Ok(diesel::insert_into(life_events::table)
+            .values((
+                life_events::slug.eq(&draft.slug),
+                life_events::name.eq(&draft.name),
+                life_events::description.eq(&draft.description),
+            ))
+            .returning(life_events::id)
+            .get_result(conn)
+            .await?),
+    }
 }
 
+/// Saves a service unit by id; its row (and `updated_at`) is touched only when something differs.
 pub async fn save_location(
     conn: &mut AsyncPgConnection,
     draft: &LocationDraft,
 ) -> Result<Uuid, StoreError> {
     let organization_id = organization_id_by_slug(conn, &draft.organization).await?;
-    let opening_hours = serde_json::to_value(&draft.opening_hours)?;
-    let values = || {
-        (
-            locations::organization_id.eq(organization_id),
-            locations::name.eq(&draft.name),
-            locations::street.eq(&draft.address.street),
-            locations::number.eq(&draft.address.number),
-            locations::complement.eq(&draft.address.complement),
-            locations::district.eq(&draft.address.district),
-            locations::postal_code.eq(&draft.address.postal_code),
-            locations::municipality.eq(draft.municipality),
-            locations::lat.eq(draft.point.map(|p| p.lat)),
-            locations::lon.eq(draft.point.map(|p| p.lon)),
-            locations::opening_hours.eq(opening_hours.clone()),
-            locations::phone.eq(&draft.phone),
-            locations::email.eq(&draft.email),
-            locations::accessibility.eq(&draft.accessibility),
-            locations::responsible_sector.eq(&draft.responsible_sector),
-        )
-    };
-    diesel::insert_into(locations::table)
-        .values((locations::id.eq(draft.id), values()))
+    let values = LocationValues::of(draft, organization_id)?;
+    let inserted = diesel::insert_into(locations::table)
+        .values((locations::id.eq(draft.id), &values))
         .on_conflict(locations::id)
-        .do_update()
-        .set(values())
+        .do_nothing()
         .execute(conn)
         .await?;
+    if inserted == 0 {
+        diesel::update(locations::table.find(draft.id))
+            .filter(
+                locations::organization_id
+                    .ne(organization_id)
+                    .or(locations::name.ne(values.name))
+                    .or(locations::street.ne(values.street))
+                    .or(locations::number.is_distinct_from(values.number))
+                    .or(locations::complement.is_distinct_from(values.complement))
+                    .or(locations::district.is_distinct_from(values.district))
+                    .or(locations::postal_code.is_distinct_from(values.postal_code))
+                    .or(locations::municipality.ne(values.municipality))
+                    .or(locations::lat.is_distinct_from(values.lat))
+                    .or(locations::lon.is_distinct_from(values.lon))
+                    .or(locations::opening_hours.ne(&values.opening_hours))
+                    .or(locations::phone.is_distinct_from(values.phone))
+                    .or(locations::email.is_distinct_from(values.email))
+                    .or(locations::accessibility.is_distinct_from(values.accessibility))
+                    .or(locations::responsible_sector.is_distinct_from(values.responsible_sector)),
+            )
+            .set((&values, locations::updated_at.eq(Utc::now())))
+            .execute(conn)
+            .await?;
+    }
     Ok(draft.id)
 }
 

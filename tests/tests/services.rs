@@ -66,9 +66,14 @@ async fn only_published_services_are_public() {
         .filter(|s| s.status != ServiceStatus::Published)
     {
         assert!(!listed.contains(&draft.form.slug));
+        // Archived services are gone (410); drafts were never public (404).
+        let (status, code) = match draft.status {
+            ServiceStatus::Archived => (410, "gone"),
+            _ => (404, "not_found"),
+        };
         get(&app, &format!("/v1/services/{}", draft.form.slug))
             .await
-            .problem(404, "not_found");
+            .problem(status, code);
     }
 }
 
@@ -355,7 +360,7 @@ async fn unknown_ids_and_routes_are_404_problems() {
     let reply = carta_tests::send(
         &app,
         actix_web::test::TestRequest::post()
-            .uri("/v1/services")
+            .uri("/v1/segments")
             .to_request(),
     )
     .await;

@@ -53,9 +53,9 @@ impl Default for AuthSettings {
     }
 }
 
-/// Claims of an access token. `role` and `orgs` (organization ids) carry the caller's rights;
-/// trusted identity providers must emit them too.
-#[derive(Debug, Serialize, Deserialize)]
+/// Claims of the access tokens Carta issues. `role` and `orgs` (organization ids) carry the
+/// caller's rights; trusted identity providers must emit them too.
+#[derive(Debug, Serialize)]
 pub struct Claims {
     pub iss: String,
     pub sub: String,
@@ -69,6 +69,19 @@ pub struct Claims {
     pub orgs: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+}
+
+/// What Carta reads of a verified token. The registered claims (`exp`, `nbf`, `iss`, `aud`, a
+/// string or an array) are checked by `jsonwebtoken` itself; `jti`, `iat` and `nbf` are optional,
+/// as RFC 7519 has them.
+#[derive(Deserialize)]
+struct Rights {
+    sub: String,
+    role: String,
+    #[serde(default)]
+    orgs: Vec<Uuid>,
+    #[serde(default)]
+    client_id: Option<String>,
 }
 
 /// Only the issuer, read before the signature is checked, to pick the keys.
@@ -127,7 +140,7 @@ impl Auth {
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[&self.settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+        let claims = jsonwebtoken::decode::<Rights>(token, &key.key, &validation)
             .map_err(|error| match error.kind() {
                 ErrorKind::ExpiredSignature => invalid_token("O token expirou.", "token expired"),
                 ErrorKind::ImmatureSignature => {
@@ -143,6 +156,14 @@ impl Auth {
                 ErrorKind::InvalidSignature => {
                     invalid_token("A assinatura do token é inválida.", "invalid signature")
                 }
+                ErrorKind::MissingRequiredClaim(claim) => invalid_token(
+                    &format!("Falta a declaração `{claim}` no token."),
+                    "missing claim",
+                ),
+                ErrorKind::Json(_) => invalid_token(
+                    "As declarações do token não têm a forma esperada (sub, role, orgs).",
+                    "malformed claims",
+                ),
                 _ => invalid_token("O token é inválido.", "invalid token"),
             })?
             .claims;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::access::Role;
 use domain::revision::{diff, FieldChange, Revision, RevisionSummary};
 use domain::service::{ServiceContent, ServiceForm, ServiceStatus};
-use domain::validation::{unknown_members, validate_service};
+use domain::validation::validate_service;
 use domain::workflow::Action;
 use persistence::editing::{self, Actor, Change, EditError, Editable, Version};
 use serde::Serialize;
@@ -17,9 +17,9 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, InvalidField, Problem};
-use crate::middleware::RequestId;
 use crate::pagination::{self, Paginated};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::routes::support::{self, refresh_search, request_id};
 use crate::AppState;
 
 /// The editable version of a service: pending changes if any, else the current version.
@@ -40,35 +40,24 @@ pub struct EditableService {
 
 /// A strong ETag for the editable version.
 fn etag(version: Version) -> String {
-    format!("\"{}-{}\"", version.revision, version.updated_micros)
+    support::etag(&format!("{}-{}", version.revision, version.updated_micros))
 }
 
-fn parse_etag(tag: &str) -> Option<Version> {
-    let inner = tag.trim().strip_prefix('"')?.strip_suffix('"')?;
-    let (revision, micros) = inner.split_once('-')?;
+/// A version from the value of one of our entity tags (unquoted).
+fn parse_version(tag: &str) -> Option<Version> {
+    let (revision, micros) = tag.split_once('-')?;
     Some(Version {
         revision: revision.parse().ok()?,
         updated_micros: micros.parse().ok()?,
     })
 }
 
-/// The version `If-Match` names: 428 without the header, 412 when it names none we issued.
+/// The version `If-Match` names: 428 without the header, 412 when it names none we issued (the
+/// first of several that parses is taken).
 fn if_match(req: &HttpRequest) -> ApiResult<Version> {
-    let value = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or(ApiError::PreconditionRequired)?
-        .to_str()
-        .map_err(|_| ApiError::PreconditionFailed)?;
-    // `*` would match any version: it cannot protect an edit, so it counts as absent.
-    if value.trim() == "*" {
-        return Err(ApiError::PreconditionRequired);
-    }
-    // Weak tags never match (strong comparison); the first of several that parses is taken.
-    value
-        .split(',')
-        .filter(|tag| !tag.trim().starts_with("W/"))
-        .find_map(parse_etag)
+    support::if_match(req)?
+        .iter()
+        .find_map(|tag| parse_version(tag))
         .ok_or(ApiError::PreconditionFailed)
 }
 
@@ -123,66 +112,15 @@ impl From<EditError> for ApiError {
     }
 }
 
-/// Reads a typed value; a type error or a missing member is a 422 naming its field.
-fn deserialize<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> ApiResult<T> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let pointer: String = error
-            .path()
-            .iter()
-            .map(|segment| match segment {
-                serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-                serde_path_to_error::Segment::Map { key } => format!("/{key}"),
-                serde_path_to_error::Segment::Enum { variant } => format!("/{variant}"),
-                serde_path_to_error::Segment::Unknown => String::new(),
-            })
-            .collect();
-        let message = error.inner().to_string();
-        // serde names a missing member in its message, at the object's own path.
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        ApiError::InvalidBody(vec![match missing {
-            Some(field) => InvalidField {
-                parameter: None,
-                pointer: Some(format!("{pointer}/{field}")),
-                code: "required".into(),
-                message: "Campo obrigatório.".into(),
-            },
-            None => InvalidField {
-                parameter: None,
-                pointer: Some(pointer),
-                code: "invalid".into(),
-                message: format!("Valor inválido: {message}"),
-            },
-        }])
-    })
-}
-
 /// Reads a service form from JSON: type errors, members no field takes and rule violations are
 /// 422s with pointers.
 fn read_form(value: &serde_json::Value) -> ApiResult<ServiceForm> {
     // The text fields are flattened into the form, and serde loses the path of an error inside a
     // flattened part: read them on their own first, so a type error names its field.
-    deserialize::<ServiceContent>(value)?;
-    let form: ServiceForm = deserialize(value)?;
-    let read = serde_json::to_value(&form).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut errors: Vec<InvalidField> = unknown_members(value, &read)
-        .into_iter()
-        .map(|pointer| InvalidField {
-            parameter: None,
-            pointer: Some(pointer),
-            code: "unknown".into(),
-            message: "Campo desconhecido.".into(),
-        })
-        .collect();
-    if let Err(violations) = validate_service(&form) {
-        errors.extend(violations.into_iter().map(InvalidField::from));
-    }
-    if errors.is_empty() {
-        Ok(form)
-    } else {
-        Err(ApiError::InvalidBody(errors))
-    }
+    support::deserialize::<ServiceContent>(value)?;
+    support::read_body(value, |form| {
+        validate_service(form).err().unwrap_or_default()
+    })
 }
 
 /// `reason`: why the change is made, kept in the revision.
@@ -210,11 +148,6 @@ pub struct ChangeParams {
     reason: Option<String>,
 }
 
-fn request_id(req: &HttpRequest) -> Option<String> {
-    use actix_web::HttpMessage;
-    req.extensions().get::<RequestId>().map(|id| id.0.clone())
-}
-
 fn parse_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("Serviço não encontrado."))
 }
@@ -239,13 +172,6 @@ async fn require_in_form_organization(
         caller.require(role, Some(id))?;
     }
     Ok(())
-}
-
-/// Makes the change searchable at once on this instance (others follow within their poll).
-async fn refresh_search(state: &AppState) {
-    if let Err(error) = state.search.catch_up(&state.pool).await {
-        tracing::warn!(%error, "search index did not catch up after a write");
-    }
 }
 
 /// Creates a service as a draft (revision 1). Requires `editor` in the form's organization.
@@ -443,15 +369,7 @@ pub async fn patch_draft(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&path)?;
     let (current, expected) = prepare(&state, &req, &caller, id, Role::Editor).await?;
-    if !body.is_object() {
-        return Err(ApiError::MalformedBody(
-            "um merge patch deve ser um objeto JSON".into(),
-        ));
-    }
-    let mut merged =
-        serde_json::to_value(&current.form).map_err(|e| ApiError::Internal(e.to_string()))?;
-    json_patch::merge(&mut merged, &body);
-    let form = read_form(&merged)?;
+    let form = read_form(&support::merge_patch(&current.form, &body)?)?;
     apply(
         &state,
         &req,

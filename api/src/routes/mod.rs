@@ -5,8 +5,10 @@ pub mod editing;
 pub mod health;
 pub mod organizations;
 pub mod places;
+pub mod reference_writes;
 pub mod search;
 pub mod services;
+pub(crate) mod support;
 pub mod taxonomies;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -38,13 +40,35 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(audit::list_audit)
                 .service(search::suggest)
                 .service(organizations::list_organizations)
+                .service(reference_writes::create_organization)
                 .service(organizations::get_organization)
+                .service(reference_writes::replace_organization)
+                .service(reference_writes::patch_organization)
+                .service(reference_writes::delete_organization)
                 .service(taxonomies::list_topics)
+                .service(reference_writes::create_topic)
+                .service(taxonomies::get_topic)
+                .service(reference_writes::replace_topic)
+                .service(reference_writes::patch_topic)
+                .service(reference_writes::delete_topic)
                 .service(taxonomies::list_life_events)
+                .service(reference_writes::create_life_event)
+                .service(taxonomies::get_life_event)
+                .service(reference_writes::replace_life_event)
+                .service(reference_writes::patch_life_event)
+                .service(reference_writes::delete_life_event)
                 .service(taxonomies::list_segments)
                 .service(taxonomies::list_channel_types)
                 .service(places::list_municipalities)
+                .service(places::get_municipality)
+                .service(reference_writes::replace_municipality)
+                .service(reference_writes::patch_municipality)
+                .service(reference_writes::delete_municipality)
                 .service(places::list_locations)
-                .service(places::get_location),
+                .service(reference_writes::create_location)
+                .service(places::get_location)
+                .service(reference_writes::replace_location)
+                .service(reference_writes::patch_location)
+                .service(reference_writes::delete_location),
         );
 }

@@ -2,11 +2,13 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use domain::organization::{Organization, Sphere};
 use domain::query::PageRequest;
 use persistence::reads::{self, OrganizationFilter};
+use persistence::reference_writes;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, Paginated};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::routes::support::tagged;
 use crate::AppState;
 
 /// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
@@ -72,12 +74,14 @@ pub async fn list_organizations(
     pagination::respond(&req, page, result)
 }
 
-/// Get an organization with its number of published services.
+/// Get an organization with its number of published services. Its `ETag` is what writes expect
+/// in `If-Match`.
 #[utoipa::path(
     tag = "organizations",
     params(("id_or_slug" = String, Path, description = "Organization id (UUID) or slug", example = "detran-mt")),
     responses(
-        (status = 200, description = "The organization", body = Organization),
+        (status = 200, description = "The organization", body = Organization,
+            headers(("ETag" = String, description = "Strong entity tag of its version (its service count is not part of it)"))),
         (status = 404, description = "Unknown organization", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
             content_type = "application/problem+json"),
@@ -90,10 +94,10 @@ pub async fn get_organization(
     state: web::Data<AppState>,
     path: web::Path<String>,
     _: Strict<NoParams>,
-) -> ApiResult<web::Json<Organization>> {
+) -> ApiResult<HttpResponse> {
     let mut conn = state.connection().await?;
-    reads::find_organization(&mut conn, &path)
+    reference_writes::find_organization(&mut conn, &path)
         .await?
-        .map(web::Json)
+        .map(tagged)
         .ok_or(ApiError::NotFound("Nenhum órgão tem este id ou slug."))
 }

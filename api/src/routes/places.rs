@@ -2,12 +2,15 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use domain::place::{Location, Municipality};
 use domain::query::PageRequest;
 use persistence::reads::{self, LocationFilter, MunicipalityFilter};
+use persistence::reference_writes as store;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, Paginated};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::routes::reference_writes;
+use crate::routes::support::tagged;
 use crate::AppState;
 
 /// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
@@ -134,12 +137,41 @@ pub async fn list_locations(
     pagination::respond(&req, page, result)
 }
 
-/// Get a service unit.
+/// Get a municipality by its IBGE code. Its `ETag` is what writes expect in `If-Match`.
+#[utoipa::path(
+    tag = "places",
+    params(("ibge_code" = i32, Path, description = "7-digit IBGE code", example = 5103403)),
+    responses(
+        (status = 200, description = "The municipality", body = Municipality,
+            headers(("ETag" = String, description = "Strong entity tag of its version"))),
+        (status = 404, description = "Unknown municipality", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/municipalities/{ibge_code}")]
+pub async fn get_municipality(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: Strict<NoParams>,
+) -> ApiResult<HttpResponse> {
+    let code = reference_writes::ibge_code(&path)?;
+    let mut conn = state.connection().await?;
+    store::find_municipality(&mut conn, code)
+        .await?
+        .map(tagged)
+        .ok_or(ApiError::NotFound("Nenhum município tem este código IBGE."))
+}
+
+/// Get a service unit. Its `ETag` is what writes expect in `If-Match`.
 #[utoipa::path(
     tag = "places",
     params(("id" = Uuid, Path, description = "Location id")),
     responses(
-        (status = 200, description = "The service unit", body = Location),
+        (status = 200, description = "The service unit", body = Location,
+            headers(("ETag" = String, description = "Strong entity tag of its version (the names of its organization and municipality are not part of it)"))),
         (status = 404, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
             content_type = "application/problem+json"),
@@ -152,14 +184,14 @@ pub async fn get_location(
     state: web::Data<AppState>,
     path: web::Path<String>,
     _: Strict<NoParams>,
-) -> ApiResult<web::Json<Location>> {
+) -> ApiResult<HttpResponse> {
     // A malformed id names no location: 404, like any unknown id.
     let id = Uuid::parse_str(&path)
         .map_err(|_| ApiError::NotFound("Nenhuma unidade de atendimento tem este id."))?;
     let mut conn = state.connection().await?;
-    reads::find_location(&mut conn, id)
+    store::find_location(&mut conn, id)
         .await?
-        .map(web::Json)
+        .map(tagged)
         .ok_or(ApiError::NotFound(
             "Nenhuma unidade de atendimento tem este id.",
         ))

@@ -1,9 +1,12 @@
-use actix_web::{get, web};
-use domain::taxonomy::{ChannelTypeCode, LifeEvent, SegmentCode, Topic, VocabularyEntry};
-use persistence::reads;
+use actix_web::{get, web, HttpResponse};
+use domain::taxonomy::{
+    ChannelTypeCode, LifeEvent, SegmentCode, Topic, TopicDetail, VocabularyEntry,
+};
+use persistence::{reads, reference_writes};
 
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::query::{NoParams, Strict};
+use crate::routes::support::tagged;
 use crate::AppState;
 
 /// The topic tree (áreas de interesse), with published-service counts.
@@ -42,6 +45,62 @@ pub async fn list_life_events(
 ) -> ApiResult<web::Json<Vec<LifeEvent>>> {
     let mut conn = state.connection().await?;
     Ok(web::Json(reads::list_life_events(&mut conn).await?))
+}
+
+/// Get a topic with its parent, sub-topics and published-service count. Its `ETag` is what
+/// writes expect in `If-Match`.
+#[utoipa::path(
+    tag = "taxonomies",
+    params(("id_or_slug" = String, Path, description = "Topic id (UUID) or slug", example = "transito-e-veiculos")),
+    responses(
+        (status = 200, description = "The topic", body = TopicDetail,
+            headers(("ETag" = String, description = "Strong entity tag of its version (counts and the names of its parent and sub-topics are not part of it)"))),
+        (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/topics/{id_or_slug}")]
+pub async fn get_topic(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: Strict<NoParams>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.connection().await?;
+    reference_writes::find_topic(&mut conn, &path)
+        .await?
+        .map(tagged)
+        .ok_or(ApiError::NotFound("Nenhum tema tem este id ou slug."))
+}
+
+/// Get a life event with its published-service count. Its `ETag` is what writes expect in
+/// `If-Match`.
+#[utoipa::path(
+    tag = "taxonomies",
+    params(("id_or_slug" = String, Path, description = "Life event id (UUID) or slug")),
+    responses(
+        (status = 200, description = "The life event", body = LifeEvent,
+            headers(("ETag" = String, description = "Strong entity tag of its version (the count is not part of it)"))),
+        (status = 404, description = "Unknown life event", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/life-events/{id_or_slug}")]
+pub async fn get_life_event(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: Strict<NoParams>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.connection().await?;
+    reference_writes::find_life_event(&mut conn, &path)
+        .await?
+        .map(tagged)
+        .ok_or(ApiError::NotFound(
+            "Nenhum evento da vida tem este id ou slug.",
+        ))
 }
 
 fn entries<T: Copy>(
