@@ -82,6 +82,8 @@ pub enum ChangedEntity {
     Topic(Uuid),
     LifeEvent(Uuid),
     Synonym,
+    /// Municipality names (facet labels) changed.
+    Municipality,
 }
 
 fn push_text(out: &mut String, text: &str) {

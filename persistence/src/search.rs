@@ -284,6 +284,7 @@ pub async fn changes_from(
                 "topic" => ChangedEntity::Topic(uuid()?),
                 "life_event" => ChangedEntity::LifeEvent(uuid()?),
                 "synonym" => ChangedEntity::Synonym,
+                "municipality" => ChangedEntity::Municipality,
                 _ => return None,
             };
             Some(Change {

@@ -1072,3 +1072,34 @@ async fn every_write_is_in_the_audit_log_for_admins() {
     .await
     .problem(422, "invalid_query");
 }
+
+#[actix_web::test]
+async fn what_was_read_can_be_sent_back_changed_but_not_its_state() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let editor = token_for(&state, &db, Role::Editor, &["detran-mt"]).await;
+    let app = app_for(state).await;
+    let id = service_id(&db, "mudar-categoria-cnh").await;
+    let (mut read, etag) = draft(&app, &editor, id).await;
+    read["status"] = json!("published");
+    let uri = format!("/v1/services/{id}/draft");
+    let refused = send(
+        &app,
+        request(Method::PUT, &uri, &editor, Some(&etag), Some(&read)),
+    )
+    .await;
+    assert_eq!(
+        refused.problem(422, "invalid_body")["errors"][0]["pointer"],
+        "/status"
+    );
+    read["status"] = json!("draft");
+    read["name"] = json!("Mudar a categoria da CNH");
+    let saved = send(
+        &app,
+        request(Method::PUT, &uri, &editor, Some(&etag), Some(&read)),
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(saved.json()["name"], "Mudar a categoria da CNH");
+    assert_eq!(saved.json()["revision"], 1);
+}

@@ -1625,3 +1625,43 @@ async fn seed_saves_move_updated_at_only_when_something_changes() {
     assert!(stamp("locations", unit_key).await > unit_before);
     assert!(stamp("life_events", event_key).await > event_before);
 }
+
+#[actix_web::test]
+async fn a_renamed_municipality_is_renamed_in_search_facets_at_once() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let admin = token_for(&state, &db, Role::Admin, &[]).await;
+    let app = app_for(state).await;
+    let facet_label = |body: &Value| {
+        body["facets"]["municipality"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|value| value["value"] == "5103403")
+            .map(|value| value["label"].as_str().unwrap().to_owned())
+    };
+    let before = get(&app, "/v1/services?q=atendimento&municipality=5103403")
+        .await
+        .json();
+    assert_eq!(facet_label(&before).as_deref(), Some("Cuiabá (MT)"));
+    let (_, etag) = read(&app, "/v1/municipalities/5103403").await;
+    let renamed = send(
+        &app,
+        merge_patch(
+            "/v1/municipalities/5103403",
+            &admin,
+            &etag,
+            &json!({"name": "Cuiabá (capital)"}),
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    // Another query: the answer to the first may be cached until the index changes.
+    let after = get(&app, "/v1/services?q=atendimento%20&municipality=5103403")
+        .await
+        .json();
+    assert_eq!(
+        facet_label(&after).as_deref(),
+        Some("Cuiabá (capital) (MT)")
+    );
+}

@@ -123,6 +123,40 @@ fn read_form(value: &serde_json::Value) -> ApiResult<ServiceForm> {
     })
 }
 
+/// The members of `EditableService` a client cannot set are dropped, so that what it read can be
+/// sent back changed: the path and `If-Match` say which version is replaced. A `status` other than
+/// the stored one is refused: the state changes through the workflow endpoints, not a field.
+fn without_read_only_members(
+    mut body: serde_json::Value,
+    current: &Editable,
+) -> ApiResult<serde_json::Value> {
+    let Some(members) = body.as_object_mut() else {
+        return Ok(body);
+    };
+    for name in [
+        "id",
+        "revision",
+        "public_status",
+        "organization_id",
+        "updated_at",
+    ] {
+        members.remove(name);
+    }
+    match members.remove("status") {
+        Some(status) if status != serde_json::json!(current.status) => {
+            Err(ApiError::InvalidBody(vec![InvalidField {
+                parameter: None,
+                pointer: Some("/status".into()),
+                code: "read_only".into(),
+                message: "O estado muda pelas ações submit, publish, archive e restore, não por \
+este campo."
+                    .into(),
+            }]))
+        }
+        _ => Ok(body),
+    }
+}
+
 /// `reason`: why the change is made, kept in the revision.
 pub struct ChangeQuery {
     reason: Option<String>,
@@ -323,8 +357,8 @@ pub async fn put_draft(
     body: web::Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&path)?;
-    let (_, expected) = prepare(&state, &req, &caller, id, Role::Editor).await?;
-    let form = read_form(&body)?;
+    let (current, expected) = prepare(&state, &req, &caller, id, Role::Editor).await?;
+    let form = read_form(&without_read_only_members(body.into_inner(), &current)?)?;
     apply(
         &state,
         &req,

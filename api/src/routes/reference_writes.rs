@@ -622,6 +622,9 @@ async fn put_municipality(
         actor(caller, &request_id),
     )
     .await?;
+    drop(conn);
+    // Municipality names label the search facets.
+    refresh_search(state).await;
     Ok(match put {
         Put::Created => {
             let location = format!("/v1/municipalities/{}", municipality.ibge_code);
@@ -760,6 +763,8 @@ pub async fn delete_municipality(
     let expected = if_match(&req)?;
     let request_id = request_id(&req);
     store::delete_municipality(&mut conn, code, &expected, actor(&caller, &request_id)).await?;
+    drop(conn);
+    refresh_search(&state).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

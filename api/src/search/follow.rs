@@ -104,7 +104,9 @@ impl SearchIndex {
                     topics.push(id);
                     vocabulary_changed = true;
                 }
-                ChangedEntity::LifeEvent(_) | ChangedEntity::Synonym => vocabulary_changed = true,
+                ChangedEntity::LifeEvent(_)
+                | ChangedEntity::Synonym
+                | ChangedEntity::Municipality => vocabulary_changed = true,
             }
         }
         if vocabulary_changed {

@@ -79,3 +79,17 @@ CREATE INDEX audit_log_at ON audit_log (at DESC, id DESC);
 CREATE INDEX audit_log_actor ON audit_log (actor, at DESC);
 CREATE INDEX audit_log_organization ON audit_log (organization_id, at DESC);
 CREATE INDEX audit_log_target ON audit_log (target_type, target_id, at DESC);
+
+-- Municipalities are now written through the API too: their names feed search facets, so their
+-- changes join the change log (one row per statement: a load of all 5,570 is one change).
+ALTER TABLE catalogue_changes DROP CONSTRAINT catalogue_changes_entity_check;
+ALTER TABLE catalogue_changes ADD CONSTRAINT catalogue_changes_entity_check
+    CHECK (entity IN ('service', 'organization', 'topic', 'life_event', 'synonym', 'municipality'));
+CREATE FUNCTION record_municipalities_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO catalogue_changes (entity, entity_id) VALUES ('municipality', '*');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER municipalities_changes AFTER INSERT OR UPDATE OR DELETE ON municipalities
+    FOR EACH STATEMENT EXECUTE FUNCTION record_municipalities_change();
