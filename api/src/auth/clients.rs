@@ -56,10 +56,8 @@ pub async fn create(
         None if role == Role::Admin => None,
         None => return Err(ClientError::OrganizationRequired),
     };
-    let client_id = format!(
-        "carta-{}",
-        &new_secret()[..12].to_ascii_lowercase().replace('_', "-")
-    );
+    // Not secret, only unique: 64 random bits in hex.
+    let client_id = format!("carta-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     let secret = new_secret();
     credentials::insert_client(
         conn,
