@@ -219,6 +219,45 @@ async fn lock_tree(conn: &mut AsyncPgConnection, tree: &str) -> Result<(), Store
     Ok(())
 }
 
+/// The id of the parent a record of a tree (`organizations`, `topics`) names by slug, checked: it
+/// must exist (KEY SHARE: it cannot be deleted before this transaction ends), and must not be the
+/// record itself or below it. Problems go to `errors`, on `/parent`.
+macro_rules! checked_parent {
+    ($conn:expr, $table:ident, $errors:expr, $parent:expr, $own:expr, $what:literal, $cycle:literal) => {{
+        let mut parent_id: Option<Uuid> = None;
+        if let Some(parent) = $parent {
+            let found: Option<Uuid> = $table::table
+                .filter($table::slug.eq(parent))
+                .select($table::id)
+                .for_key_share()
+                .first($conn)
+                .await
+                .optional()?;
+            match (found, $own) {
+                (None, _) => $errors.add(
+                    "/parent",
+                    "unknown",
+                    format!(concat!("O ", $what, " `{}` não existe."), parent),
+                ),
+                (Some(found), Some(own)) => {
+                    let parents: HashMap<Uuid, Option<Uuid>> = $table::table
+                        .select(($table::id, $table::parent_id))
+                        .load::<(Uuid, Option<Uuid>)>($conn)
+                        .await?
+                        .into_iter()
+                        .collect();
+                    if is_at_or_above(&parents, found, own) {
+                        $errors.add("/parent", "invalid", $cycle);
+                    }
+                    parent_id = Some(found);
+                }
+                (Some(found), None) => parent_id = Some(found),
+            }
+        }
+        parent_id
+    }};
+}
+
 /// Whether `node` is `start` or one of its ancestors, in a tree of `id → parent`.
 fn is_at_or_above(parents: &HashMap<Uuid, Option<Uuid>>, start: Uuid, node: Uuid) -> bool {
     let mut current = Some(start);
@@ -380,40 +419,15 @@ async fn resolve_organization(
             );
         }
     }
-    let mut parent_id = None;
-    if let Some(parent) = &draft.parent {
-        let found: Option<Uuid> = organizations::table
-            .filter(organizations::slug.eq(parent))
-            .select(organizations::id)
-            .for_key_share()
-            .first(conn)
-            .await
-            .optional()?;
-        match (found, own) {
-            (None, _) => errors.add(
-                "/parent",
-                "unknown",
-                format!("O órgão `{parent}` não existe."),
-            ),
-            (Some(found), Some(own)) => {
-                let parents: HashMap<Uuid, Option<Uuid>> = organizations::table
-                    .select((organizations::id, organizations::parent_id))
-                    .load::<(Uuid, Option<Uuid>)>(conn)
-                    .await?
-                    .into_iter()
-                    .collect();
-                if is_at_or_above(&parents, found, own) {
-                    errors.add(
-                        "/parent",
-                        "invalid",
-                        "Um órgão não pode ficar abaixo de si mesmo nem de um órgão subordinado a ele.",
-                    );
-                }
-                parent_id = Some(found);
-            }
-            (Some(found), None) => parent_id = Some(found),
-        }
-    }
+    let parent_id = checked_parent!(
+        conn,
+        organizations,
+        &mut errors,
+        draft.parent.as_deref(),
+        own,
+        "órgão",
+        "Um órgão não pode ficar abaixo de si mesmo nem de um órgão subordinado a ele."
+    );
     errors.into_result().map_err(WriteError::Invalid)?;
     Ok(parent_id)
 }
@@ -731,40 +745,15 @@ async fn resolve_topic(
             "Outro tema já usa este identificador (slug).",
         );
     }
-    let mut parent_id = None;
-    if let Some(parent) = &draft.parent {
-        let found: Option<Uuid> = topics::table
-            .filter(topics::slug.eq(parent))
-            .select(topics::id)
-            .for_key_share()
-            .first(conn)
-            .await
-            .optional()?;
-        match (found, own) {
-            (None, _) => errors.add(
-                "/parent",
-                "unknown",
-                format!("O tema `{parent}` não existe."),
-            ),
-            (Some(found), Some(own)) => {
-                let parents: HashMap<Uuid, Option<Uuid>> = topics::table
-                    .select((topics::id, topics::parent_id))
-                    .load::<(Uuid, Option<Uuid>)>(conn)
-                    .await?
-                    .into_iter()
-                    .collect();
-                if is_at_or_above(&parents, found, own) {
-                    errors.add(
-                        "/parent",
-                        "invalid",
-                        "Um tema não pode ficar abaixo de si mesmo nem de um de seus subtemas.",
-                    );
-                }
-                parent_id = Some(found);
-            }
-            (Some(found), None) => parent_id = Some(found),
-        }
-    }
+    let parent_id = checked_parent!(
+        conn,
+        topics,
+        &mut errors,
+        draft.parent.as_deref(),
+        own,
+        "tema",
+        "Um tema não pode ficar abaixo de si mesmo nem de um de seus subtemas."
+    );
     errors.into_result().map_err(WriteError::Invalid)?;
     Ok(parent_id)
 }
