@@ -157,6 +157,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::OAuth { error, .. } => error,
             ApiError::Store(StoreError::Unavailable(_)) => "service_unavailable",
+            ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => "conflict",
             ApiError::Store(_) | ApiError::Internal(_) => "internal_error",
         }
     }
@@ -218,6 +219,11 @@ impl ApiError {
                 format!("Muitas tentativas falharam. Tente de novo em {retry_after_s} s."),
             ),
             ApiError::OAuth { description, .. } => ("Falha ao emitir o token", description.clone()),
+            ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => (
+                "Conflito",
+                "Outra alteração feita ao mesmo tempo impediu esta. Leia de novo e refaça-a."
+                    .into(),
+            ),
             ApiError::Store(StoreError::Unavailable(_)) => (
                 "Serviço indisponível",
                 "O banco de dados está indisponível no momento. Tente novamente em instantes."
@@ -276,6 +282,10 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::OAuth { status, .. } => *status,
             ApiError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            // A constraint that answered a race the checks before it could not see.
+            ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => {
+                StatusCode::CONFLICT
+            }
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

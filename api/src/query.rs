@@ -85,6 +85,15 @@ impl QueryParams {
             self.invalid(name, "invalid", format!("O parâmetro `{name}` está vazio."));
             return None;
         }
+        if value.contains('\0') {
+            // PostgreSQL cannot store it, nor compare against it.
+            self.invalid(
+                name,
+                "invalid",
+                format!("O parâmetro `{name}` contém o caractere nulo."),
+            );
+            return None;
+        }
         if value.chars().count() > max_chars {
             self.invalid(
                 name,

@@ -58,6 +58,18 @@ pub enum Denied {
     Scope,
 }
 
+impl Denied {
+    /// pt-BR, for the caller.
+    pub fn message(&self) -> String {
+        match self {
+            Denied::Role { required } => {
+                format!("Esta ação exige o papel `{}`.", required.as_str())
+            }
+            Denied::Scope => "Esta ação está fora dos órgãos que você representa.".into(),
+        }
+    }
+}
+
 impl Principal {
     /// Requires `role` (or a higher one), and, unless the caller is an admin, that `organization`
     /// is one of the caller's. `None` means a platform-wide action.

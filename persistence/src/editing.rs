@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use domain::access::Principal;
+use domain::access::{Denied, Principal};
 use domain::checklist::{publication_blockers, ChecklistItem};
 use domain::query::{Page, PageRequest};
 use domain::revision::{changed_fields, Revision, RevisionSummary};
@@ -79,7 +79,13 @@ impl Editable {
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// The caller lacks the role in the service's organization, or in the one the form moves it to.
+    #[error(transparent)]
+    Denied(Denied),
+    /// A record the form refers to went away while the change was written.
+    #[error("a referenced record changed meanwhile")]
+    ReferenceChanged,
     #[error("no such service")]
     NotFound,
     #[error("the service changed since it was read")]
@@ -98,14 +104,22 @@ pub enum EditError {
     NoRevision,
 }
 
-impl From<diesel::result::Error> for EditError {
-    fn from(error: diesel::result::Error) -> Self {
-        match StoreError::from(error) {
+/// The constraints only answer when another writer got in between the checks and the write.
+impl From<StoreError> for EditError {
+    fn from(error: StoreError) -> Self {
+        match error {
             StoreError::Conflict(constraint) if constraint == "services_slug_key" => {
                 EditError::SlugTaken
             }
+            StoreError::ForeignKey(_) => EditError::ReferenceChanged,
             other => EditError::Store(other),
         }
+    }
+}
+
+impl From<diesel::result::Error> for EditError {
+    fn from(error: diesel::result::Error) -> Self {
+        EditError::from(StoreError::from(error))
     }
 }
 
@@ -131,15 +145,24 @@ async fn editable_of(
     row: ServiceRow,
 ) -> Result<Editable, StoreError> {
     let public = row.status()?;
-    let (status, form) = if row.revision == 0 {
-        (public, form_of_row(conn, &row).await?)
-    } else {
-        let (status, form): (String, serde_json::Value) = service_revisions::table
-            .find((row.id, row.revision))
-            .select((service_revisions::status, service_revisions::form))
-            .first(conn)
-            .await?;
-        (parse_status(&status)?, serde_json::from_value(form)?)
+    let latest: Option<(String, serde_json::Value)> = match row.revision {
+        0 => None,
+        number => Some(
+            service_revisions::table
+                .find((row.id, number))
+                .select((service_revisions::status, service_revisions::form))
+                .first(conn)
+                .await?,
+        ),
+    };
+    let (status, form) = match latest {
+        Some((status, form)) if status != ServiceStatus::Published.as_str() => {
+            (parse_status(&status)?, serde_json::from_value(form)?)
+        }
+        // Not edited since it was stored or published: the row is that version, and its links
+        // name today's slugs (an organization or topic may have been renamed since).
+        Some((status, _)) => (parse_status(&status)?, form_of_row(conn, &row).await?),
+        None => (public, form_of_row(conn, &row).await?),
     };
     Ok(Editable {
         id: row.id,
@@ -339,12 +362,7 @@ pub async fn organization_id(
     conn: &mut AsyncPgConnection,
     key: &str,
 ) -> Result<Option<Uuid>, StoreError> {
-    let query = organizations::table.select(organizations::id).into_boxed();
-    let query = match Uuid::parse_str(key) {
-        Ok(id) => query.filter(organizations::id.eq(id)),
-        Err(_) => query.filter(organizations::slug.eq(key.to_owned())),
-    };
-    Ok(query.first(conn).await.optional()?)
+    Ok(crate::reads::find_id!(conn, organizations, key)?)
 }
 
 /// Fails when another service holds the slug.
@@ -385,10 +403,13 @@ async fn write_public(
     let id = write_service_row(conn, id, &row).await?;
     replace_links(conn, id, form, &links.topics, &links.life_events).await?;
     crate::writes::save_related_service_ids(conn, id, &links.related).await?;
-    // A slug a service used to have stops redirecting once a service takes it again.
-    diesel::delete(service_old_slugs::table.find(&form.slug))
-        .execute(conn)
-        .await?;
+    if status == ServiceStatus::Published {
+        // A slug a service used to have stops redirecting once another is published under it
+        // (until then, its address keeps leading to the renamed service).
+        diesel::delete(service_old_slugs::table.find(&form.slug))
+            .execute(conn)
+            .await?;
+    }
     Ok(id)
 }
 
@@ -511,15 +532,44 @@ pub async fn change(
         if Version::of(&row) != expected {
             return Err(EditError::Stale);
         }
+        // The authoritative scope check, on the locked row: the handler's own check ran on a
+        // read that another writer may have changed since.
+        let role = change.action.required_role();
+        actor
+            .principal
+            .require(role, Some(row.organization_id))
+            .map_err(EditError::Denied)?;
         let published_at = row.published_at;
+        let organization_id = row.organization_id;
         let current = editable_of(conn, row).await?;
         let next = next_status(change.action, current.status, current.public_status)
             .map_err(EditError::Workflow)?;
         let form = change.form.unwrap_or(&current.form);
-        let links = resolve_links(conn, form, Some(id)).await?;
+        let changed = changed_fields(&to_json(&current.form)?, &to_json(form)?);
+        if change.action == Action::Update && changed.is_empty() {
+            // Nothing to record: the same version stays, with its ETag.
+            return Ok(current);
+        }
+        // Archiving and restoring write no form anywhere: they do not depend on its references
+        // still resolving (a renamed topic must not block an archive).
+        let links = match change.action {
+            Action::Archive | Action::Restore => None,
+            _ => Some(resolve_links(conn, form, Some(id)).await?),
+        };
+        let target_organization = links
+            .as_ref()
+            .map_or(organization_id, |links| links.organization_id);
+        if target_organization != organization_id {
+            // Moving a service to another organization needs the role there too, whether the
+            // move is written now or by a later publication of this form.
+            actor
+                .principal
+                .require(role, Some(target_organization))
+                .map_err(EditError::Denied)?;
+        }
         if change.action == Action::Publish {
             let organization: OrganizationRow = organizations::table
-                .find(links.organization_id)
+                .find(target_organization)
                 .select(OrganizationRow::as_select())
                 .first(conn)
                 .await?;
@@ -545,7 +595,12 @@ pub async fn change(
                     ServiceStatus::Published => published_at.or(Some(Utc::now())),
                     _ => published_at,
                 };
-                write_public(conn, Some(id), form, public, published_at, &links).await?;
+                let Some(links) = &links else {
+                    return Err(EditError::Store(StoreError::Corrupt(
+                        "a form written without its references".into(),
+                    )));
+                };
+                write_public(conn, Some(id), form, public, published_at, links).await?;
                 if was_public && stored_slug != form.slug {
                     diesel::insert_into(service_old_slugs::table)
                         .values((
@@ -570,7 +625,6 @@ pub async fn change(
             }
             _ => {}
         }
-        let changed = changed_fields(&to_json(&current.form)?, &to_json(form)?);
         record_revision(
             conn,
             NewRevision {
@@ -581,7 +635,7 @@ pub async fn change(
                 form,
                 changed,
                 reason: change.reason,
-                organization_id: links.organization_id,
+                organization_id: target_organization,
             },
             actor,
         )
@@ -752,8 +806,11 @@ pub async fn not_published(
         Ok(id) => query.filter(services::id.eq(id)),
         Err(_) => query.filter(services::slug.eq(id_or_slug.to_owned())),
     };
-    if let Some((status, _)) = query.first::<(String, String)>(conn).await.optional()? {
-        return Ok((status == "archived").then_some(NotPublished::Archived));
+    match query.first::<(String, String)>(conn).await.optional()? {
+        Some((status, _)) if status == "archived" => return Ok(Some(NotPublished::Archived)),
+        // A draft may hold the slug another service was renamed from: the redirect still holds.
+        Some(_) if Uuid::parse_str(id_or_slug).is_ok() => return Ok(None),
+        _ => {}
     }
     let moved: Option<(String, String)> = service_old_slugs::table
         .inner_join(services::table)

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// A uniqueness constraint refused the write (its name).
     #[error("conflict on {0}")]
     Conflict(String),
+    /// A foreign key refused the write (its name): a record referred to went away meanwhile.
+    #[error("reference refused by {0}")]
+    ForeignKey(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     #[error("migration failed: {0}")]
@@ -42,6 +45,9 @@ impl From<diesel::result::Error> for StoreError {
             }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(info.constraint_name().unwrap_or_default().to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                StoreError::ForeignKey(info.constraint_name().unwrap_or_default().to_owned())
             }
             _ => StoreError::Query(error),
         }

@@ -134,13 +134,10 @@ fn taken(constraint: &str) -> Option<FieldError> {
 
 impl From<diesel::result::Error> for WriteError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
         // The checks above every write find these first; the constraints only answer when another
         // writer got in between, and then say the same thing.
-        if let Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) = &error {
-            return WriteError::InUse(Vec::new());
-        }
         match StoreError::from(error) {
+            StoreError::ForeignKey(_) => WriteError::InUse(Vec::new()),
             StoreError::Conflict(constraint) => match taken(&constraint) {
                 Some(field) => WriteError::Invalid(vec![field]),
                 None => WriteError::Store(StoreError::Conflict(constraint)),
@@ -287,12 +284,7 @@ async fn municipality_exists(conn: &mut AsyncPgConnection, code: i32) -> Result<
 // ----- Organizations -----
 
 /// An organization's id by id or slug.
-pub async fn organization_id(
-    conn: &mut AsyncPgConnection,
-    key: &str,
-) -> Result<Option<Uuid>, StoreError> {
-    Ok(find_id!(conn, organizations, key)?)
-}
+pub use crate::editing::organization_id;
 
 async fn organization_draft_of(
     conn: &mut AsyncPgConnection,

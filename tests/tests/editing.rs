@@ -761,6 +761,7 @@ async fn updates_need_a_current_etag() {
     )
     .await
     .problem(412, "precondition_failed");
+    form["name"] = json!("Mudar a categoria da CNH");
     let saved = send(
         &app,
         request(Method::PUT, &uri, &editor, Some(&etag), Some(&form)),
@@ -1102,4 +1103,224 @@ async fn what_was_read_can_be_sent_back_changed_but_not_its_state() {
     assert_eq!(saved.status, 200, "{}", saved.text);
     assert_eq!(saved.json()["name"], "Mudar a categoria da CNH");
     assert_eq!(saved.json()["revision"], 1);
+}
+
+#[actix_web::test]
+async fn publishing_never_moves_a_service_out_of_the_publishers_scope() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let both = token_for(&state, &db, Role::Editor, &["detran-mt", "sefaz-mt"]).await;
+    let detran_publisher = token_for(&state, &db, Role::Publisher, &["detran-mt"]).await;
+    let sefaz_publisher = token_for(&state, &db, Role::Publisher, &["sefaz-mt"]).await;
+    let app = app_for(state).await;
+    let id = service_id(&db, "renovar-cnh").await;
+    let (mut form, etag) = draft(&app, &both, id).await;
+    form["organization"] = json!("sefaz-mt");
+    let moved = send(
+        &app,
+        request(
+            Method::PUT,
+            &format!("/v1/services/{id}/draft"),
+            &both,
+            Some(&etag),
+            Some(&form),
+        ),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let submitted = send(
+        &app,
+        request(
+            Method::POST,
+            &format!("/v1/services/{id}/submit"),
+            &both,
+            Some(&etag_of(&moved)),
+            None,
+        ),
+    )
+    .await;
+    let etag = etag_of(&submitted);
+    // A publisher of the service's organization only may not publish it into another one.
+    send(
+        &app,
+        request(
+            Method::POST,
+            &format!("/v1/services/{id}/publish"),
+            &detran_publisher,
+            Some(&etag),
+            None,
+        ),
+    )
+    .await
+    .problem(403, "forbidden");
+    send(
+        &app,
+        request(
+            Method::POST,
+            &format!("/v1/services/{id}/publish"),
+            &sefaz_publisher,
+            Some(&etag),
+            None,
+        ),
+    )
+    .await
+    .problem(403, "forbidden");
+    assert_eq!(
+        get(&app, "/v1/services/renovar-cnh").await.json()["organization"]["slug"],
+        "detran-mt"
+    );
+}
+
+#[actix_web::test]
+async fn renaming_an_organization_strands_no_service() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let admin = token_for(&state, &db, Role::Admin, &[]).await;
+    let publisher = token_for(&state, &db, Role::Publisher, &["detran-mt"]).await;
+    let app = app_for(state).await;
+    let id = service_id(&db, "renovar-cnh").await;
+    // A first edit and publication, so the service has revisions naming `detran-mt`.
+    let (mut form, etag) = draft(&app, &publisher, id).await;
+    form["name"] = json!("Renovar a CNH");
+    let put = send(
+        &app,
+        request(
+            Method::PUT,
+            &format!("/v1/services/{id}/draft"),
+            &publisher,
+            Some(&etag),
+            Some(&form),
+        ),
+    )
+    .await;
+    let submitted = send(
+        &app,
+        request(
+            Method::POST,
+            &format!("/v1/services/{id}/submit"),
+            &publisher,
+            Some(&etag_of(&put)),
+            None,
+        ),
+    )
+    .await;
+    let published = send(
+        &app,
+        request(
+            Method::POST,
+            &format!("/v1/services/{id}/publish"),
+            &publisher,
+            Some(&etag_of(&submitted)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let organization = get(&app, "/v1/organizations/detran-mt").await;
+    let renamed = TestRequest::patch()
+        .uri("/v1/organizations/detran-mt")
+        .insert_header((header::AUTHORIZATION, format!("Bearer {admin}")))
+        .insert_header((header::IF_MATCH, organization.header("etag").unwrap()))
+        .insert_header((header::CONTENT_TYPE, "application/merge-patch+json"))
+        .set_payload(json!({"slug": "detran-mato-grosso"}).to_string())
+        .to_request();
+    assert_eq!(send(&app, renamed).await.status, 200);
+    let (form, etag) = draft(&app, &publisher, id).await;
+    assert_eq!(
+        form["organization"], "detran-mato-grosso",
+        "the editable version names today's slug"
+    );
+    let archived = send(
+        &app,
+        request(
+            Method::POST,
+            &format!("/v1/services/{id}/archive"),
+            &publisher,
+            Some(&etag),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(archived.status, 200, "{}", archived.text);
+}
+
+#[actix_web::test]
+async fn a_patch_builds_only_on_the_version_it_names() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let editor = token_for(&state, &db, Role::Editor, &["detran-mt"]).await;
+    let app = app_for(state).await;
+    let id = service_id(&db, "renovar-cnh").await;
+    let (_, etag) = draft(&app, &editor, id).await;
+    let patch = |etag: &str, body: Value| {
+        TestRequest::patch()
+            .uri(&format!("/v1/services/{id}/draft"))
+            .insert_header((header::AUTHORIZATION, format!("Bearer {editor}")))
+            .insert_header((header::IF_MATCH, etag.to_owned()))
+            .insert_header((header::CONTENT_TYPE, "application/merge-patch+json"))
+            .set_payload(body.to_string())
+            .to_request()
+    };
+    let first = send(&app, patch(&etag, json!({"acronym": "RCNH"}))).await;
+    let first_etag = etag_of(&first);
+    // A tag for a version that does not exist yet is never accepted, however it was guessed.
+    let (revision, micros) = first_etag.trim_matches('"').split_once('-').unwrap();
+    let guessed = format!("\"{}-{micros}\"", revision.parse::<i32>().unwrap() + 1);
+    send(&app, patch(&guessed, json!({"name": "Outro"})))
+        .await
+        .problem(412, "precondition_failed");
+    // Nothing to change: the same version and tag, no revision.
+    let same = send(&app, patch(&first_etag, json!({"acronym": "RCNH"}))).await;
+    assert_eq!(etag_of(&same), first_etag);
+    assert_eq!(same.json()["revision"], 1);
+}
+
+#[actix_web::test]
+async fn racing_creates_and_null_characters_are_answered_not_failed() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let editor = token_for(&state, &db, Role::Editor, &["detran-mt"]).await;
+    let app = app_for(state).await;
+    let form = json!({"slug": "corrida", "organization": "detran-mt", "name": "Corrida", "description": "Teste."});
+    let (a, b) = futures_util::future::join(
+        send(
+            &app,
+            request(Method::POST, "/v1/services", &editor, None, Some(&form)),
+        ),
+        send(
+            &app,
+            request(Method::POST, "/v1/services", &editor, None, Some(&form)),
+        ),
+    )
+    .await;
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 422], "{} / {}", a.text, b.text);
+    let loser = if a.status == 422 { &a } else { &b };
+    assert_eq!(
+        loser.problem(422, "invalid_body")["errors"][0]["code"],
+        "taken"
+    );
+    let nul = json!({"slug": "nulo", "organization": "detran-mt", "name": "a\u{0}b", "description": "Teste."});
+    let reply = send(
+        &app,
+        request(Method::POST, "/v1/services", &editor, None, Some(&nul)),
+    )
+    .await;
+    assert_eq!(
+        reply.problem(422, "invalid_body")["errors"][0]["pointer"],
+        "/name"
+    );
+    send(
+        &app,
+        request(
+            Method::POST,
+            "/v1/services?reason=a%00b",
+            &editor,
+            None,
+            Some(&form),
+        ),
+    )
+    .await
+    .problem(422, "invalid_query");
 }

@@ -1,6 +1,6 @@
 //! Registering and revoking partner clients (the `carta clients` commands).
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use domain::access::{Principal, Role};
 use persistence::audit;
 use persistence::credentials::{self, ClientRecord};
@@ -59,42 +59,18 @@ pub async fn create(
     // Not secret, only unique: 64 random bits in hex.
     let client_id = format!("carta-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     let secret = new_secret();
-    credentials::insert_client(
-        conn,
-        &ClientRecord {
-            client_id: client_id.clone(),
-            name: name.to_owned(),
-            role,
-            organization_id,
-            secret_hash: hash_secret(&secret)?,
-            created_at: chrono::Utc::now(),
-            revoked_at: None,
-        },
-    )
-    .await?;
-    let principal = operator();
-    audit::record(
-        conn,
-        &audit::Entry {
-            actor: Actor {
-                principal: &principal,
-                request_id: None,
-            },
-            action: "client.create",
-            target_type: "client",
-            target_id: &client_id,
-            organization_id,
-            detail: serde_json::json!({ "name": name, "role": role.as_str() }),
-        },
-    )
-    .await?;
-    Ok(NewClient { client_id, secret })
-}
-
-/// Revokes a client: its secret stops working at once; tokens already issued expire on their own.
-pub async fn revoke(conn: &mut AsyncPgConnection, client_id: &str) -> Result<bool, ClientError> {
-    let revoked = credentials::revoke_client(conn, client_id).await?;
-    if revoked {
+    let record = ClientRecord {
+        client_id: client_id.clone(),
+        name: name.to_owned(),
+        role,
+        organization_id,
+        secret_hash: hash_secret(&secret)?,
+        created_at: chrono::Utc::now(),
+        revoked_at: None,
+    };
+    // The client and its audit entry are written together or not at all.
+    conn.transaction::<_, persistence::StoreError, _>(async |conn| {
+        credentials::insert_client(conn, &record).await?;
         let principal = operator();
         audit::record(
             conn,
@@ -103,14 +79,45 @@ pub async fn revoke(conn: &mut AsyncPgConnection, client_id: &str) -> Result<boo
                     principal: &principal,
                     request_id: None,
                 },
-                action: "client.revoke",
+                action: "client.create",
                 target_type: "client",
-                target_id: client_id,
-                organization_id: None,
-                detail: serde_json::json!({}),
+                target_id: &client_id,
+                organization_id,
+                detail: serde_json::json!({ "name": name, "role": role.as_str() }),
             },
         )
         .await?;
-    }
+        Ok(())
+    })
+    .await?;
+    Ok(NewClient { client_id, secret })
+}
+
+/// Revokes a client: its secret stops working at once; tokens already issued expire on their own.
+pub async fn revoke(conn: &mut AsyncPgConnection, client_id: &str) -> Result<bool, ClientError> {
+    let revoked = conn
+        .transaction::<_, persistence::StoreError, _>(async |conn| {
+            let revoked = credentials::revoke_client(conn, client_id).await?;
+            if revoked {
+                let principal = operator();
+                audit::record(
+                    conn,
+                    &audit::Entry {
+                        actor: Actor {
+                            principal: &principal,
+                            request_id: None,
+                        },
+                        action: "client.revoke",
+                        target_type: "client",
+                        target_id: client_id,
+                        organization_id: None,
+                        detail: serde_json::json!({}),
+                    },
+                )
+                .await?;
+            }
+            Ok(revoked)
+        })
+        .await?;
     Ok(revoked)
 }

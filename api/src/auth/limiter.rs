@@ -1,6 +1,9 @@
 //! Failed token requests, counted per client id and per IP address in fixed windows: past the
 //! limit, the token endpoint answers 429 until the window ends, whether or not the next attempt
 //! would be right, so guessing secrets is slow. Per instance, in memory.
+//!
+//! An attempt counts as failed from the moment it starts (and is forgiven when it succeeds), so
+//! guesses sent in parallel cannot all slip past the limit while their secrets are checked.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -47,6 +50,18 @@ impl FailureLimiter {
             .into_iter()
             .chain(wait(ip_key(ip), self.per_ip))
             .max()
+    }
+
+    /// Gives back what `record_failure` counted for an attempt that turned out right.
+    pub fn forgive(&self, client_id: Option<&str>, ip: &str) {
+        let Ok(mut failures) = self.failures.lock() else {
+            return;
+        };
+        for key in client_id.map(client_key).into_iter().chain([ip_key(ip)]) {
+            if let Some(entry) = failures.get_mut(&key) {
+                entry.1 = entry.1.saturating_sub(1);
+            }
+        }
     }
 
     pub fn record_failure(&self, client_id: Option<&str>, ip: &str) {

@@ -13,7 +13,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::Utc;
-use domain::access::{Denied, Principal, Role};
+use domain::access::{Principal, Role};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use persistence::DbPool;
@@ -94,6 +94,9 @@ pub struct Auth {
     pub settings: AuthSettings,
     pub own_keys: OwnKeys,
     pub limiter: limiter::FailureLimiter,
+    /// Argon2 checks of client secrets running at once: each takes ~19 MiB and tens of
+    /// milliseconds, and anyone may ask for a token, so they are bounded.
+    pub secret_checks: tokio::sync::Semaphore,
 }
 
 impl Auth {
@@ -104,6 +107,7 @@ impl Auth {
         Ok(Auth {
             own_keys: OwnKeys::start(pool, verify_retired_for).await?,
             limiter: limiter::FailureLimiter::default(),
+            secret_checks: tokio::sync::Semaphore::new(4),
             settings,
         })
     }
@@ -261,16 +265,9 @@ impl Caller {
     /// The one authorization check of an endpoint: 403 when the caller lacks `role` within
     /// `organization` (`None`: platform-wide, admins only).
     pub fn require(&self, role: Role, organization: Option<Uuid>) -> Result<(), ApiError> {
-        self.0.require(role, organization).map_err(|denied| {
-            ApiError::Forbidden(match denied {
-                Denied::Role { required } => format!(
-                    "Esta ação exige o papel `{}` (o seu é `{}`).",
-                    required.as_str(),
-                    self.0.role.as_str()
-                ),
-                Denied::Scope => "Esta ação está fora dos órgãos que você representa.".into(),
-            })
-        })
+        self.0
+            .require(role, organization)
+            .map_err(|denied| ApiError::Forbidden(denied.message()))
     }
 }
 

@@ -143,6 +143,8 @@ pub async fn token(
             retry_after_s: wait.as_secs().max(1),
         });
     }
+    // Counted as failed until proven right (see `limiter`).
+    limiter.record_failure(Some(&client_id), &ip);
     let mut conn = state.connection().await?;
     let client = credentials::find_client(&mut conn, &client_id).await?;
     drop(conn);
@@ -150,16 +152,24 @@ pub async fn token(
         .as_ref()
         .map(|client| client.secret_hash.clone())
         .unwrap_or_else(|| unknown_client_hash().to_owned());
-    // Argon2 takes tens of milliseconds: off the async workers. An unknown client is checked
-    // against a dummy hash, so timing does not tell which client ids exist.
-    let matches = web::block(move || secret_matches(&secret, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Argon2 takes tens of milliseconds: off the async workers, a few at a time. An unknown
+    // client is checked against a dummy hash, so timing does not tell which client ids exist.
+    let matches = {
+        let _slot = state
+            .auth
+            .secret_checks
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        web::block(move || secret_matches(&secret, &hash))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
     let client = client.filter(|client| matches && client.revoked_at.is_none());
     let Some(client) = client else {
-        limiter.record_failure(Some(&client_id), &ip);
         return Err(invalid_client(used_basic));
     };
+    limiter.forgive(Some(&client.client_id), &ip);
     let access_token = state.auth.issue(
         &client.client_id,
         client.role,

@@ -87,6 +87,13 @@ impl From<EditError> for ApiError {
     fn from(error: EditError) -> Self {
         match error {
             EditError::Store(error) => ApiError::Store(error),
+            EditError::Denied(denied) => ApiError::Forbidden(denied.message()),
+            EditError::ReferenceChanged => ApiError::Conflict {
+                code: "reference_changed",
+                detail: "Um registro a que o serviço se refere mudou ao mesmo tempo. Leia de \
+novo e refaça a alteração."
+                    .into(),
+            },
             EditError::NotFound => ApiError::NotFound("Serviço não encontrado."),
             EditError::NoRevision => ApiError::NotFound("Revisão não encontrada."),
             EditError::Stale => ApiError::PreconditionFailed,
@@ -193,21 +200,6 @@ async fn load(state: &AppState, id: Uuid) -> ApiResult<Editable> {
         .ok_or(ApiError::NotFound("Serviço não encontrado."))
 }
 
-/// The caller must hold `role` in the organization the form names too (moving a service).
-async fn require_in_form_organization(
-    state: &AppState,
-    caller: &Caller,
-    role: Role,
-    form: &ServiceForm,
-) -> ApiResult<()> {
-    let mut conn = state.connection().await?;
-    // An unknown organization is reported with the form's other errors by the write itself.
-    if let Some(id) = editing::organization_id(&mut conn, &form.organization).await? {
-        caller.require(role, Some(id))?;
-    }
-    Ok(())
-}
-
 /// Creates a service as a draft (revision 1). Requires `editor` in the form's organization.
 #[utoipa::path(
     tag = "editing",
@@ -289,6 +281,11 @@ async fn prepare(
     let current = load(state, id).await?;
     caller.require(role, Some(current.organization_id))?;
     let expected = if_match(req)?;
+    // What the handler builds on (a merge patch's base) must be the version the client named;
+    // the write checks again on the locked row.
+    if current.version() != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
     Ok((current, expected))
 }
 
@@ -301,9 +298,8 @@ async fn apply(
     form: Option<&ServiceForm>,
     reason: Option<&str>,
 ) -> ApiResult<HttpResponse> {
-    if let Some(form) = form {
-        require_in_form_organization(state, caller, action.required_role(), form).await?;
-    }
+    // Moving the service to the organization a form names needs the role there too: checked by
+    // the write, on the locked row.
     let request_id = request_id(req);
     let actor = Actor {
         principal: &caller.0,

@@ -307,6 +307,15 @@ impl AdminRecord for LifeEvents {
     }
 }
 
+/// A merge patch applies to the version the client named: 412 when the record read to build on
+/// is another (the write checks again on the locked row, so a change after this read is 412 too).
+fn patch_base_is(read: &str, expected: &[String]) -> ApiResult<()> {
+    match expected.iter().any(|tag| tag == read) {
+        true => Ok(()),
+        false => Err(ApiError::PreconditionFailed),
+    }
+}
+
 async fn find<R: AdminRecord>(state: &AppState, key: &str) -> ApiResult<Uuid> {
     let mut conn = state.connection().await?;
     R::find_id(&mut conn, key)
@@ -368,13 +377,13 @@ async fn merge<R: AdminRecord>(
 ) -> ApiResult<HttpResponse> {
     let id = find::<R>(state, key).await?;
     let expected = if_match(req)?;
-    // Patched as it is now; if it changes before the write, the write finds `expected` stale.
     let current = {
         let mut conn = state.connection().await?;
         R::draft(&mut conn, id)
             .await?
             .ok_or(ApiError::NotFound(R::NOT_FOUND))?
     };
+    patch_base_is(&current.version, &expected)?;
     let draft = read_body(&merge_patch(&current.item, patch)?, R::rules)?;
     update::<R>(state, req, caller, (id, expected), &draft).await
 }
@@ -724,6 +733,7 @@ pub async fn patch_municipality(
             .ok_or(ApiError::NotFound(NO_MUNICIPALITY))?
     };
     let expected = if_match(&req)?;
+    patch_base_is(&current.version, &expected)?;
     let municipality = read_body(&merge_patch(&current.item, &body)?, |m| {
         municipality_rules(m, code)
     })?;
@@ -951,6 +961,7 @@ pub async fn patch_location(
             .await?
             .ok_or(ApiError::NotFound(NO_LOCATION))?
     };
+    patch_base_is(&current.version, &expected)?;
     let draft = read_body(&merge_patch(&current.item, &body)?, |draft| {
         location_rules(draft, Some(id))
     })?;

@@ -94,21 +94,55 @@ pub fn read_body<T: DeserializeOwned + Serialize>(
 ) -> ApiResult<T> {
     let typed: T = deserialize(value)?;
     let read = serde_json::to_value(&typed).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut errors: Vec<InvalidField> = unknown_members(value, &read)
+    let mut errors: Vec<InvalidField> = null_characters(value)
         .into_iter()
         .map(|pointer| InvalidField {
             parameter: None,
             pointer: Some(pointer),
-            code: "unknown".into(),
-            message: "Campo desconhecido.".into(),
+            code: "invalid".into(),
+            message: "O texto não pode conter o caractere nulo (U+0000).".into(),
         })
         .collect();
+    errors.extend(
+        unknown_members(value, &read)
+            .into_iter()
+            .map(|pointer| InvalidField {
+                parameter: None,
+                pointer: Some(pointer),
+                code: "unknown".into(),
+                message: "Campo desconhecido.".into(),
+            }),
+    );
     errors.extend(rules(&typed).into_iter().map(InvalidField::from));
     if errors.is_empty() {
         Ok(typed)
     } else {
         Err(ApiError::InvalidBody(errors))
     }
+}
+
+/// Pointers of the strings holding U+0000, which PostgreSQL cannot store in text or JSONB.
+fn null_characters(value: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => out.push(at),
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, format!("{at}/{i}"), out);
+                }
+            }
+            serde_json::Value::Object(members) => {
+                for (key, member) in members {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    walk(member, format!("{at}/{key}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
 }
 
 /// `current` with a JSON merge patch (RFC 7396) applied: members given replace the current ones,
