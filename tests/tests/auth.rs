@@ -850,3 +850,43 @@ async fn the_audit_log_never_holds_secrets_or_tokens() {
         .await;
     assert_eq!(hashes, 0, "a secret hash in audit_log");
 }
+
+#[actix_web::test]
+async fn an_issuer_grants_no_role_above_its_ceiling_nor_names_carta_clients() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    let detran = db.organization_id("detran-mt").await;
+    let id = service_of(&app, "detran-mt").await;
+    // The partner identity provider is trusted up to `publisher` (fixtures/auth/issuers.json).
+    let mut claims = idp_claims("publisher", &[detran]);
+    claims["iss"] = json!("https://idp.partner.example");
+    claims["client_id"] = json!("carta-0123456789abcdef");
+    let publisher = sign(&claims, "partner-rsa");
+    assert_eq!(draft_with(&app, &id, &publisher).await.status, 200);
+    claims["role"] = json!("admin");
+    let admin = sign(&claims, "partner-rsa");
+    assert_invalid_token(
+        &bearer_get(&app, "/v1/audit", &admin).await,
+        "admin from a partner",
+    );
+    // The state's provider may grant admin; its `client_id` claim is not taken as Carta's.
+    let mut state_admin = idp_claims("admin", &[]);
+    state_admin["client_id"] = json!("carta-0123456789abcdef");
+    let token = sign(&state_admin, "idp-rsa");
+    let created = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/life-events")
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .set_json(json!({"slug": "mudar-de-cidade", "name": "Mudar de cidade"}))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let log = bearer_get(&app, "/v1/audit?action=life_event.create", &token).await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let entry = &log.json()["items"][0];
+    assert_eq!(entry["actor"], "maria.silva");
+    assert!(entry.get("client_id").is_none(), "{entry}");
+}

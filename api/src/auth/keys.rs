@@ -18,6 +18,8 @@ use persistence::DbPool;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use domain::access::Role;
+
 use crate::error::ApiError;
 
 /// The algorithms a token may be signed with.
@@ -36,6 +38,9 @@ pub struct VerifyingKey {
 pub struct TrustedIssuer {
     pub issuer: String,
     pub keys: Vec<VerifyingKey>,
+    /// The highest role its tokens may grant: a partner's identity provider should not be able
+    /// to mint platform admins. `admin` when not configured.
+    pub max_role: Role,
 }
 
 /// The trusted-issuers file (`CARTA_TRUSTED_ISSUERS_FILE`): JSON, paths relative to the file.
@@ -54,6 +59,8 @@ struct IssuerEntry {
     /// PEM public keys.
     #[serde(default)]
     keys: Vec<PemEntry>,
+    /// `reader`, `editor`, `publisher` or `admin` (the default).
+    max_role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -113,9 +120,19 @@ pub fn load_trusted_issuers(path: &Path) -> Result<Vec<TrustedIssuer>, ApiError>
                 format!("issuer {} has no keys", entry.issuer),
             ));
         }
+        let max_role = match &entry.max_role {
+            None => Role::Admin,
+            Some(role) => Role::parse(role).ok_or_else(|| {
+                config_error(
+                    path,
+                    format!("issuer {}: unknown max_role `{role}`", entry.issuer),
+                )
+            })?,
+        };
         issuers.push(TrustedIssuer {
             issuer: entry.issuer,
             keys,
+            max_role,
         });
     }
     Ok(issuers)

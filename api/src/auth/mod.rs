@@ -130,7 +130,7 @@ impl Auth {
             .ok()
             .and_then(|data| data.claims.iss)
             .ok_or_else(|| invalid_token("O token não indica o emissor (iss).", "no issuer"))?;
-        let key = self.key_for(pool, &issuer, kid).await?;
+        let (key, max_role) = self.key_for(pool, &issuer, kid).await?;
         if key.algorithm != header.alg {
             return Err(invalid_token(
                 "O algoritmo do token não é o da chave indicada.",
@@ -177,30 +177,44 @@ impl Auth {
                 "unknown role",
             )
         })?;
+        if role > max_role {
+            return Err(invalid_token(
+                "Este emissor não pode conceder este papel.",
+                "role above what the issuer may grant",
+            ));
+        }
+        let own = issuer == self.settings.issuer;
         Ok(Principal {
             subject: claims.sub,
-            client_id: claims.client_id,
+            // Only Carta's own tokens name an OAuth client of Carta's: another issuer's
+            // `client_id` would let it sign the audit log in someone else's name.
+            client_id: claims.client_id.filter(|_| own),
             role,
             organizations: claims.orgs,
         })
     }
 
+    /// The key that verifies `kid` of `issuer`, and the highest role that issuer may grant.
     async fn key_for(
         &self,
         pool: &DbPool,
         issuer: &str,
         kid: &str,
-    ) -> Result<VerifyingKey, ApiError> {
+    ) -> Result<(VerifyingKey, Role), ApiError> {
         let unknown_kid = || invalid_token("Chave (kid) desconhecida.", "unknown kid");
         if issuer == self.settings.issuer {
             if let Some(key) = self.own_keys.verifying(kid) {
-                return Ok(key);
+                return Ok((key, Role::Admin));
             }
             // Maybe another instance rotated the keys; reread them, but not on every bad token.
             if self.own_keys.age() > Duration::from_secs(5) {
                 self.own_keys.reload(pool).await?;
             }
-            return self.own_keys.verifying(kid).ok_or_else(unknown_kid);
+            return self
+                .own_keys
+                .verifying(kid)
+                .map(|key| (key, Role::Admin))
+                .ok_or_else(unknown_kid);
         }
         let trusted = self
             .settings
@@ -212,7 +226,7 @@ impl Auth {
             .keys
             .iter()
             .find(|key| key.kid == kid)
-            .cloned()
+            .map(|key| (key.clone(), trusted.max_role))
             .ok_or_else(unknown_kid)
     }
 

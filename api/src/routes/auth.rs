@@ -228,6 +228,6 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(state.auth.own_keys.jwks())
 }
