@@ -183,6 +183,82 @@ struct Indexed {
     digital: bool,
 }
 
+/// What filters and facets read of a service, packed: a search walks this for every match, so it
+/// is kept in one contiguous array by `ord` (the full `Indexed` records are scattered on the heap,
+/// and chasing them cost a fifth of a broad search's time).
+#[derive(Debug, Clone, Copy, Default)]
+struct FacetRow {
+    organization: u32,
+    segments: u32,
+    channels: u32,
+    /// Topic numbers, in `Store::lists`.
+    topics: Span,
+    /// Municipality numbers, in `Store::lists`.
+    municipalities: Span,
+    flags: u8,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn of(lists: &[u32], span: Span) -> &[u32] {
+        lists
+            .get(span.start as usize..(span.start + span.len) as usize)
+            .unwrap_or(&[])
+    }
+}
+
+impl FacetRow {
+    const LIVE: u8 = 1;
+    const STATEWIDE: u8 = 2;
+    const DIGITAL: u8 = 4;
+    const FREE_KNOWN: u8 = 8;
+    const FREE: u8 = 16;
+
+    fn new(doc: &Indexed, lists: &mut Vec<u32>) -> FacetRow {
+        let mut span = |values: &[u32]| {
+            let start = lists.len() as u32;
+            lists.extend_from_slice(values);
+            Span {
+                start,
+                len: values.len() as u32,
+            }
+        };
+        let mut flags = FacetRow::LIVE;
+        for (on, flag) in [
+            (doc.statewide, FacetRow::STATEWIDE),
+            (doc.digital, FacetRow::DIGITAL),
+            (doc.free.is_some(), FacetRow::FREE_KNOWN),
+            (doc.free == Some(true), FacetRow::FREE),
+        ] {
+            if on {
+                flags |= flag;
+            }
+        }
+        FacetRow {
+            organization: doc.organization,
+            segments: doc.segments,
+            channels: doc.channels,
+            topics: span(&doc.topics),
+            municipalities: span(&doc.municipalities),
+            flags,
+        }
+    }
+
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn free(&self) -> Option<bool> {
+        self.has(FacetRow::FREE_KNOWN)
+            .then(|| self.has(FacetRow::FREE))
+    }
+}
+
 /// Slugs and names of organizations or taxa, for filters and facet labels.
 #[derive(Default)]
 pub(super) struct Names {
@@ -219,6 +295,10 @@ impl Names {
 struct Store {
     /// By `ord`, the number stored in the tantivy document. Replaced services leave `None`.
     docs: Vec<Option<Arc<Indexed>>>,
+    /// By `ord`, what filters and facets read; a replaced service's row is no longer `LIVE`.
+    rows: Vec<FacetRow>,
+    /// The lists the rows' spans point into (replaced rows leave theirs until a restart).
+    lists: Vec<u32>,
     ords: HashMap<Uuid, u32>,
     organizations: Interner<Uuid>,
     topics: Interner<Uuid>,
@@ -378,6 +458,8 @@ impl SearchIndex {
                 let ord = store.docs.len() as u32;
                 let indexed = store.intern(document);
                 store.suggest.add(ord, &indexed.summary);
+                let row = FacetRow::new(&indexed, &mut store.lists);
+                store.rows.push(row);
                 store.docs.push(Some(Arc::new(indexed)));
                 store.ords.insert(document.summary.id, ord);
                 added.push(ord);
@@ -404,6 +486,9 @@ impl SearchIndex {
         for ord in stale {
             if let Some(slot) = store.docs.get_mut(ord as usize) {
                 *slot = None;
+            }
+            if let Some(row) = store.rows.get_mut(ord as usize) {
+                row.flags &= !FacetRow::LIVE;
             }
         }
         drop(store);

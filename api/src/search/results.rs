@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::analysis;
 use super::plan::{self, Plan};
-use super::{bit, Indexed, SearchError, SearchIndex, Store};
+use super::{bit, FacetRow, Indexed, SearchError, SearchIndex, Span, Store};
 
 /// Values listed per facet, the most frequent first; a selected value is always listed.
 const MAX_FACET_VALUES: usize = 50;
@@ -206,8 +206,9 @@ impl Store {
 }
 
 impl Resolved {
-    /// The dimensions whose filter this document fails, as bits.
-    fn misses(&self, doc: &Indexed) -> u8 {
+    /// The dimensions whose filter this service fails, as bits. `doc` is read only for the life
+    /// event filter (rare, and not a facet).
+    fn misses(&self, row: &FacetRow, lists: &[u32], doc: &Indexed) -> u8 {
         let mut misses = 0u8;
         let mut miss = |dimension: Dimension, ok: bool| {
             if !ok {
@@ -215,33 +216,37 @@ impl Resolved {
             }
         };
         if let Some(organization) = self.organization {
-            miss(Dimension::Organization, doc.organization == organization);
+            miss(Dimension::Organization, row.organization == organization);
         }
         if let Some(topic) = self.topic {
-            miss(Dimension::Topic, doc.topics.contains(&topic));
+            miss(
+                Dimension::Topic,
+                Span::of(lists, row.topics).contains(&topic),
+            );
         }
         if let Some(segment) = self.segment {
             miss(
                 Dimension::Segment,
-                doc.segments & bit(SegmentCode::ALL, &segment) != 0,
+                row.segments & bit(SegmentCode::ALL, &segment) != 0,
             );
         }
         if let Some(channel) = self.channel {
             miss(
                 Dimension::Channel,
-                doc.channels & bit(ChannelTypeCode::ALL, &channel) != 0,
+                row.channels & bit(ChannelTypeCode::ALL, &channel) != 0,
             );
         }
         if let Some(free) = self.free {
-            miss(Dimension::Free, doc.free == Some(free));
+            miss(Dimension::Free, row.free() == Some(free));
         }
         if let Some(digital) = self.digital {
-            miss(Dimension::Digital, doc.digital == digital);
+            miss(Dimension::Digital, row.has(FacetRow::DIGITAL) == digital);
         }
         if let Some((_, number)) = self.municipality {
             miss(
                 Dimension::Municipality,
-                doc.statewide || number.is_some_and(|n| doc.municipalities.contains(&n)),
+                row.has(FacetRow::STATEWIDE)
+                    || number.is_some_and(|n| Span::of(lists, row.municipalities).contains(&n)),
             );
         }
         if let Some(life_event) = self.life_event {
@@ -279,39 +284,39 @@ impl Counts {
 
     /// Counts `doc` in the dimensions `misses` allows: all when it passes every filter, only
     /// the failed one when it fails exactly one.
-    fn add(&mut self, doc: &Indexed, misses: u8) {
+    fn add(&mut self, row: &FacetRow, lists: &[u32], misses: u8) {
         let counts_in = |dimension: Dimension| misses & !(1 << dimension as u8) == 0;
         if counts_in(Dimension::Organization) {
-            if let Some(count) = self.organization.get_mut(doc.organization as usize) {
+            if let Some(count) = self.organization.get_mut(row.organization as usize) {
                 *count += 1;
             }
         }
         if counts_in(Dimension::Topic) {
-            for topic in &doc.topics {
+            for topic in Span::of(lists, row.topics) {
                 if let Some(count) = self.topic.get_mut(*topic as usize) {
                     *count += 1;
                 }
             }
         }
         if counts_in(Dimension::Segment) {
-            add_bits(&mut self.segment, doc.segments);
+            add_bits(&mut self.segment, row.segments);
         }
         if counts_in(Dimension::Channel) {
-            add_bits(&mut self.channel, doc.channels);
+            add_bits(&mut self.channel, row.channels);
         }
         if counts_in(Dimension::Free) {
-            if let Some(free) = doc.free {
+            if let Some(free) = row.free() {
                 self.free[usize::from(free)] += 1;
             }
         }
         if counts_in(Dimension::Digital) {
-            self.digital[usize::from(doc.digital)] += 1;
+            self.digital[usize::from(row.has(FacetRow::DIGITAL))] += 1;
         }
         if counts_in(Dimension::Municipality) {
-            if doc.statewide {
+            if row.has(FacetRow::STATEWIDE) {
                 self.statewide += 1;
             }
-            for municipality in &doc.municipalities {
+            for municipality in Span::of(lists, row.municipalities) {
                 if let Some(count) = self.municipality.get_mut(*municipality as usize) {
                     *count += 1;
                 }
@@ -508,16 +513,22 @@ impl SearchIndex {
         };
         let mut counts = Counts::new(&store);
         let mut hits: Vec<(&Arc<Indexed>, Score)> = Vec::new();
+        let lists = store.lists.as_slice();
         for (ord, score) in matches {
-            let Some(Some(doc)) = store.docs.get(ord as usize) else {
+            let (Some(row), Some(Some(doc))) =
+                (store.rows.get(ord as usize), store.docs.get(ord as usize))
+            else {
                 continue;
             };
-            let misses = resolved.misses(doc);
+            if !row.has(FacetRow::LIVE) {
+                continue;
+            }
+            let misses = resolved.misses(row, lists, doc);
             if misses == 0 {
                 hits.push((doc, score));
             }
             if misses.count_ones() <= 1 {
-                counts.add(doc, misses);
+                counts.add(row, lists, misses);
             }
         }
         let facets = counts.facets(&store, &request.filter, &resolved);
