@@ -253,6 +253,34 @@ struct Links {
     related: Vec<Uuid>,
 }
 
+/// The ids of records named by slug in a table with `id` and `slug`; each unknown one is an error
+/// at `pointer/i`. KEY SHARE: none can be deleted before the write that links it commits.
+macro_rules! ids_of_slugs {
+    ($conn:expr, $table:ident, $slugs:expr, $errors:expr, $pointer:literal, $what:literal) => {{
+        let mut ids: Vec<Uuid> = Vec::new();
+        for (i, slug) in $slugs.iter().enumerate() {
+            let id: Option<Uuid> = $table::table
+                .filter($table::slug.eq(slug))
+                .select($table::id)
+                .for_key_share()
+                .first($conn)
+                .await
+                .optional()?;
+            match id {
+                // Named twice: linked once.
+                Some(id) if ids.contains(&id) => {}
+                Some(id) => ids.push(id),
+                None => $errors.add(
+                    format!(concat!($pointer, "/{}"), i),
+                    "unknown",
+                    format!(concat!($what, " `{}` não existe."), slug),
+                ),
+            }
+        }
+        ids
+    }};
+}
+
 /// Looks every reference of the form up; all unknown ones are reported at once.
 async fn resolve_links(
     conn: &mut AsyncPgConnection,
@@ -268,40 +296,15 @@ async fn resolve_links(
             format!("O órgão `{}` não existe.", form.organization),
         );
     }
-    let mut topic_ids = Vec::new();
-    for (i, slug) in form.topics.iter().enumerate() {
-        let id: Option<Uuid> = topics::table
-            .filter(topics::slug.eq(slug))
-            .select(topics::id)
-            .first(conn)
-            .await
-            .optional()?;
-        match id {
-            Some(id) => topic_ids.push(id),
-            None => errors.add(
-                format!("/topics/{i}"),
-                "unknown",
-                format!("O tema `{slug}` não existe."),
-            ),
-        }
-    }
-    let mut life_event_ids = Vec::new();
-    for (i, slug) in form.life_events.iter().enumerate() {
-        let id: Option<Uuid> = life_events::table
-            .filter(life_events::slug.eq(slug))
-            .select(life_events::id)
-            .first(conn)
-            .await
-            .optional()?;
-        match id {
-            Some(id) => life_event_ids.push(id),
-            None => errors.add(
-                format!("/life_events/{i}"),
-                "unknown",
-                format!("O evento da vida `{slug}` não existe."),
-            ),
-        }
-    }
+    let topic_ids = ids_of_slugs!(conn, topics, &form.topics, &mut errors, "/topics", "O tema");
+    let life_event_ids = ids_of_slugs!(
+        conn,
+        life_events,
+        &form.life_events,
+        &mut errors,
+        "/life_events",
+        "O evento da vida"
+    );
     for (i, code) in form.municipalities.iter().enumerate() {
         let found: i64 = municipalities::table
             .find(code)

@@ -289,6 +289,58 @@ pub async fn app_for(
     test::init_service(build_app(state).unwrap()).await
 }
 
+/// The `X-Request-Id` write helpers send, so tests can find it in the audit log.
+pub const REQUEST_ID: &str = "test-request-1";
+
+/// A request with an optional bearer token, `If-Match` and JSON body.
+pub fn request(
+    method: actix_web::http::Method,
+    uri: &str,
+    token: Option<&str>,
+    etag: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Request {
+    use actix_web::http::header;
+    let mut builder = test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("X-Request-Id", REQUEST_ID));
+    if let Some(token) = token {
+        builder = builder.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+    }
+    if let Some(etag) = etag {
+        builder = builder.insert_header((header::IF_MATCH, etag));
+    }
+    if let Some(body) = body {
+        builder = builder.set_json(body);
+    }
+    builder.to_request()
+}
+
+/// A JSON merge patch, as `application/merge-patch+json`.
+pub fn merge_patch(uri: &str, token: &str, etag: &str, patch: &serde_json::Value) -> Request {
+    use actix_web::http::header;
+    test::TestRequest::patch()
+        .uri(uri)
+        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+        .insert_header((header::IF_MATCH, etag))
+        .insert_header((header::CONTENT_TYPE, "application/merge-patch+json"))
+        .insert_header(("X-Request-Id", REQUEST_ID))
+        .set_payload(patch.to_string())
+        .to_request()
+}
+
+/// The strong `ETag` of a successful write or read.
+pub fn etag_of(reply: &Reply) -> String {
+    assert!(reply.status.is_success(), "{}", reply.text);
+    let etag = reply.header("etag").unwrap().to_owned();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "a strong tag: {etag}"
+    );
+    etag
+}
+
 /// A response, read whole.
 pub struct Reply {
     pub status: StatusCode,

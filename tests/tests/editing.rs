@@ -7,13 +7,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::test::TestRequest;
-use carta_tests::{app_for, get, send, state, token_for, Reply, TestDb};
+use carta_tests::{app_for, etag_of, get, send, state, token_for, Reply, TestDb, REQUEST_ID};
 use diesel_async::RunQueryDsl;
 use domain::access::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// A request with a bearer token, an optional `If-Match` and an optional JSON body.
+/// A request with a bearer token (every editing endpoint needs one).
 fn request(
     method: Method,
     uri: &str,
@@ -21,18 +21,7 @@ fn request(
     etag: Option<&str>,
     body: Option<&Value>,
 ) -> Request {
-    let mut builder = TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-        .insert_header(("X-Request-Id", "test-request-1"));
-    if let Some(etag) = etag {
-        builder = builder.insert_header((header::IF_MATCH, etag));
-    }
-    if let Some(body) = body {
-        builder = builder.set_json(body);
-    }
-    builder.to_request()
+    carta_tests::request(method, uri, Some(token), etag, body)
 }
 
 async fn service_id(db: &TestDb, slug: &str) -> Uuid {
@@ -68,23 +57,13 @@ where
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let etag = reply.header("etag").unwrap().to_owned();
+    let etag = etag_of(&reply);
     (reply.json(), etag)
 }
 
-fn etag_of(reply: &Reply) -> String {
-    assert!(reply.status.is_success(), "{}", reply.text);
-    reply.header("etag").unwrap().to_owned()
-}
-
-/// A complete form: a seeded published service's, under a new slug and name.
-async fn complete_form<S, B>(app: &S, token: &str, db: &TestDb, slug: &str) -> Value
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let (mut form, _) = draft(app, token, service_id(db, "renovar-cnh").await).await;
-    let form = form.as_object_mut().unwrap();
+/// What `/draft` answered, as a form to create a service from (its read-only members removed).
+fn without_read_only(mut read: Value) -> Value {
+    let form = read.as_object_mut().unwrap();
     for computed in [
         "id",
         "revision",
@@ -95,6 +74,45 @@ where
     ] {
         form.remove(computed);
     }
+    read
+}
+
+/// Submits the editable version (at `etag`) as `editor`, then publishes it as `publisher`.
+async fn submit_and_publish<S, B>(
+    app: &S,
+    editor: &str,
+    publisher: &str,
+    id: &str,
+    etag: &str,
+) -> Reply
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let submit = format!("/v1/services/{id}/submit");
+    let submitted = send(
+        app,
+        request(Method::POST, &submit, editor, Some(etag), None),
+    )
+    .await;
+    let publish = format!("/v1/services/{id}/publish");
+    let etag = etag_of(&submitted);
+    send(
+        app,
+        request(Method::POST, &publish, publisher, Some(&etag), None),
+    )
+    .await
+}
+
+/// A complete form: a seeded published service's, under a new slug and name.
+async fn complete_form<S, B>(app: &S, token: &str, db: &TestDb, slug: &str) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (read, _) = draft(app, token, service_id(db, "renovar-cnh").await).await;
+    let mut form = without_read_only(read);
+    let form = form.as_object_mut().unwrap();
     form.insert("slug".into(), json!(slug));
     form.insert(
         "name".into(),
@@ -378,26 +396,12 @@ async fn the_workflow_allows_only_its_transitions_and_publishing_needs_the_check
     )
     .await;
     let id = created.json()["id"].as_str().unwrap().to_owned();
-    let submitted = send(
+    let published = submit_and_publish(
         &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/submit"),
-            &editor,
-            Some(&etag_of(&created)),
-            None,
-        ),
-    )
-    .await;
-    let published = send(
-        &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/publish"),
-            &publisher,
-            Some(&etag_of(&submitted)),
-            None,
-        ),
+        &editor,
+        &publisher,
+        &id.to_string(),
+        &etag_of(&created),
     )
     .await;
     assert_eq!(
@@ -493,26 +497,12 @@ async fn editing_a_published_service_keeps_the_public_version_until_publication(
         get(&app, "/v1/services/renovar-cnh").await.json()["name"],
         before["name"]
     );
-    let submitted = send(
+    let published = submit_and_publish(
         &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/submit"),
-            &editor,
-            Some(&etag_of(&patched)),
-            None,
-        ),
-    )
-    .await;
-    let published = send(
-        &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/publish"),
-            &publisher,
-            Some(&etag_of(&submitted)),
-            None,
-        ),
+        &editor,
+        &publisher,
+        &id.to_string(),
+        &etag_of(&patched),
     )
     .await;
     assert_eq!(published.status, 200, "{}", published.text);
@@ -523,16 +513,7 @@ async fn editing_a_published_service_keeps_the_public_version_until_publication(
 
     // A renamed slug answers 308 to the new address once published.
     let mut renamed = published.json();
-    for computed in [
-        "id",
-        "revision",
-        "status",
-        "public_status",
-        "organization_id",
-        "updated_at",
-    ] {
-        renamed.as_object_mut().unwrap().remove(computed);
-    }
+    renamed = without_read_only(renamed);
     renamed["slug"] = json!("renovar-carteira-de-motorista");
     let put = send(
         &app,
@@ -545,28 +526,8 @@ async fn editing_a_published_service_keeps_the_public_version_until_publication(
         ),
     )
     .await;
-    let submitted = send(
-        &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/submit"),
-            &editor,
-            Some(&etag_of(&put)),
-            None,
-        ),
-    )
-    .await;
-    let published = send(
-        &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/publish"),
-            &publisher,
-            Some(&etag_of(&submitted)),
-            None,
-        ),
-    )
-    .await;
+    let published =
+        submit_and_publish(&app, &editor, &publisher, &id.to_string(), &etag_of(&put)).await;
     assert_eq!(published.status, 200, "{}", published.text);
     let moved = get(&app, "/v1/services/renovar-cnh").await;
     assert_eq!(moved.status, 308);
@@ -723,16 +684,7 @@ async fn updates_need_a_current_etag() {
     let app = app_for(state).await;
     let id = service_id(&db, "mudar-categoria-cnh").await;
     let (mut form, etag) = draft(&app, &editor, id).await;
-    for computed in [
-        "id",
-        "revision",
-        "status",
-        "public_status",
-        "organization_id",
-        "updated_at",
-    ] {
-        form.as_object_mut().unwrap().remove(computed);
-    }
+    form = without_read_only(form);
     let uri = format!("/v1/services/{id}/draft");
     send(&app, request(Method::PUT, &uri, &editor, None, Some(&form)))
         .await
@@ -809,16 +761,7 @@ async fn of_two_concurrent_updates_exactly_one_wins_and_nothing_is_lost() {
     let app = app_for(state).await;
     let id = service_id(&db, "mudar-categoria-cnh").await;
     let (mut form, etag) = draft(&app, &editor, id).await;
-    for computed in [
-        "id",
-        "revision",
-        "status",
-        "public_status",
-        "organization_id",
-        "updated_at",
-    ] {
-        form.as_object_mut().unwrap().remove(computed);
-    }
+    form = without_read_only(form);
     let uri = format!("/v1/services/{id}/draft");
     for round in 0..5 {
         let (_, etag) = if round == 0 {
@@ -867,16 +810,7 @@ async fn no_write_endpoint_lets_an_agency_touch_another_agencys_service() {
     let app = app_for(state).await;
     let id = service_id(&db, "pagar-ipva").await;
     let (mut form, etag) = draft(&app, &sefaz_admin_like, id).await;
-    for computed in [
-        "id",
-        "revision",
-        "status",
-        "public_status",
-        "organization_id",
-        "updated_at",
-    ] {
-        form.as_object_mut().unwrap().remove(computed);
-    }
+    form = without_read_only(form);
     let patch = json!({"name": "x"});
     let attempts: Vec<(Method, String, Option<&Value>)> = vec![
         (Method::GET, format!("/v1/services/{id}/draft"), None),
@@ -910,16 +844,7 @@ async fn no_write_endpoint_lets_an_agency_touch_another_agencys_service() {
     // Moving one's own service into another agency is refused too.
     let own = service_id(&db, "renovar-cnh").await;
     let (mut own_form, own_etag) = draft(&app, &detran_publisher, own).await;
-    for computed in [
-        "id",
-        "revision",
-        "status",
-        "public_status",
-        "organization_id",
-        "updated_at",
-    ] {
-        own_form.as_object_mut().unwrap().remove(computed);
-    }
+    own_form = without_read_only(own_form);
     own_form["organization"] = json!("sefaz-mt");
     send(
         &app,
@@ -1041,7 +966,7 @@ async fn every_write_is_in_the_audit_log_for_admins() {
         db.organization_id("detran-mt").await.to_string()
     );
     assert_eq!(newest["target_type"], "service");
-    assert_eq!(newest["request_id"], "test-request-1");
+    assert_eq!(newest["request_id"], REQUEST_ID);
     assert_eq!(body["items"][1]["action"], "service.create");
     let filtered = send(
         &app,
@@ -1193,26 +1118,12 @@ async fn renaming_an_organization_strands_no_service() {
         ),
     )
     .await;
-    let submitted = send(
+    let published = submit_and_publish(
         &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/submit"),
-            &publisher,
-            Some(&etag_of(&put)),
-            None,
-        ),
-    )
-    .await;
-    let published = send(
-        &app,
-        request(
-            Method::POST,
-            &format!("/v1/services/{id}/publish"),
-            &publisher,
-            Some(&etag_of(&submitted)),
-            None,
-        ),
+        &publisher,
+        &publisher,
+        &id.to_string(),
+        &etag_of(&put),
     )
     .await;
     assert_eq!(published.status, 200, "{}", published.text);
@@ -1300,6 +1211,18 @@ async fn racing_creates_and_null_characters_are_answered_not_failed() {
     assert_eq!(
         loser.problem(422, "invalid_body")["errors"][0]["code"],
         "taken"
+    );
+    let twice = json!({"slug": "duas-vezes", "organization": "detran-mt", "name": "Duas vezes",
+        "description": "Teste.", "topics": ["cnh", "cnh"], "municipalities": [5103403, 5103403]});
+    let created = send(
+        &app,
+        request(Method::POST, "/v1/services", &editor, None, Some(&twice)),
+    )
+    .await;
+    assert_eq!(
+        created.status, 201,
+        "a reference named twice is linked once: {}",
+        created.text
     );
     let nul = json!({"slug": "nulo", "organization": "detran-mt", "name": "a\u{0}b", "description": "Teste."});
     let reply = send(

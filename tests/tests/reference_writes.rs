@@ -6,60 +6,13 @@
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::{header, Method};
-use actix_web::test::TestRequest;
-use carta_tests::{app_for, get, send, state, token_for, Reply, TestDb};
+use actix_web::http::Method;
+use carta_tests::{
+    app_for, etag_of, get, merge_patch, request, send, state, token_for, TestDb, REQUEST_ID,
+};
 use diesel_async::RunQueryDsl;
 use domain::access::Role;
 use serde_json::{json, Value};
-
-const REQUEST_ID: &str = "ref-request-1";
-
-/// A request with an optional bearer token, `If-Match` and JSON body.
-fn request(
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    etag: Option<&str>,
-    body: Option<&Value>,
-) -> Request {
-    let mut builder = TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("X-Request-Id", REQUEST_ID));
-    if let Some(token) = token {
-        builder = builder.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
-    }
-    if let Some(etag) = etag {
-        builder = builder.insert_header((header::IF_MATCH, etag));
-    }
-    if let Some(body) = body {
-        builder = builder.set_json(body);
-    }
-    builder.to_request()
-}
-
-/// A JSON merge patch, as `application/merge-patch+json`.
-fn merge_patch(uri: &str, token: &str, etag: &str, patch: &Value) -> Request {
-    TestRequest::patch()
-        .uri(uri)
-        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-        .insert_header((header::IF_MATCH, etag))
-        .insert_header((header::CONTENT_TYPE, "application/merge-patch+json"))
-        .insert_header(("X-Request-Id", REQUEST_ID))
-        .set_payload(patch.to_string())
-        .to_request()
-}
-
-fn etag_of(reply: &Reply) -> String {
-    assert!(reply.status.is_success(), "{}", reply.text);
-    let etag = reply.header("etag").unwrap().to_owned();
-    assert!(
-        etag.starts_with('"') && etag.ends_with('"'),
-        "a strong tag: {etag}"
-    );
-    etag
-}
 
 /// A public read and its ETag.
 async fn read<S, B>(app: &S, uri: &str) -> (Value, String)
