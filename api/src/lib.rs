@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod http_caching;
 pub mod import;
 pub mod middleware;
 pub mod pagination;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub search: std::sync::Arc<search::SearchIndex>,
     pub auth: std::sync::Arc<auth::Auth>,
+    /// Browser origins allowed to write (public reads allow any origin).
+    pub cors_write_origins: std::sync::Arc<[String]>,
 }
 
 impl AppState {
@@ -39,7 +42,12 @@ impl AppState {
         search::spawn_follower(&search, pool.clone(), settings.follow_every);
         let auth = std::sync::Arc::new(auth::Auth::start(&pool, auth_settings).await?);
         spawn_key_refresher(&auth, pool.clone());
-        Ok(AppState { pool, search, auth })
+        Ok(AppState {
+            pool,
+            search,
+            auth,
+            cors_write_origins: std::sync::Arc::from(Vec::new()),
+        })
     }
 
     pub async fn connection(&self) -> Result<DbConn, StoreError> {
@@ -92,6 +100,50 @@ writes organizations, taxonomies and municipalities).",
     }
 }
 
+/// What `http_caching` adds to every public read, documented once for all of them.
+struct ConditionalReads;
+
+impl utoipa::Modify for ConditionalReads {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ObjectBuilder, RefOr, ResponseBuilder, Type};
+        let text = || ObjectBuilder::new().schema_type(Type::String).build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(get) = item.get.as_mut() else {
+                continue;
+            };
+            if path.starts_with("/health/") {
+                continue;
+            }
+            if let Some(RefOr::T(ok)) = get.responses.responses.get_mut("200") {
+                for (name, description) in [
+                    ("ETag", "Strong validator of this representation (each content coding has its own); send it back in `If-None-Match`"),
+                    ("Last-Modified", "When this instance last saw the catalogue change"),
+                    ("Cache-Control", "How long shared and private caches may reuse the answer"),
+                ] {
+                    ok.headers.entry(name.to_owned()).or_insert_with(|| {
+                        HeaderBuilder::new()
+                            .schema(text())
+                            .description(Some(description))
+                            .build()
+                    });
+                }
+            }
+            get.responses.responses.insert(
+                "304".to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(
+                            "Not modified: the representation named by `If-None-Match` (or, \
+without it, dated by `If-Modified-Since`) is still current",
+                        )
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -121,11 +173,13 @@ struct ApiDoc;
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, document) = App::new()
+    let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
+    // After the routes: it documents every read they declare.
+    utoipa::Modify::modify(&ConditionalReads, &mut document);
     document
 }
 
@@ -161,6 +215,7 @@ pub fn build_app(
     >,
     ApiError,
 > {
+    let write_origins = state.cors_write_origins.clone();
     let document = openapi();
     let rendered = routes::docs::OpenApiDocument {
         json: document
@@ -185,7 +240,58 @@ pub fn build_app(
         .route("/docs/", web::get().to(routes::docs::index))
         .route("/docs/{asset}", web::get().to(routes::docs::asset))
         .default_service(web::to(not_found))
+        .wrap(actix_web::middleware::from_fn(http_caching::negotiate))
+        .wrap(cors(&write_origins))
         .wrap(actix_web::middleware::from_fn(middleware::request_id)))
+}
+
+/// CORS: the catalogue is public, so any web page may read it; only the configured origins (the
+/// agencies' editing tools) may write from a browser. Tokens travel in `Authorization`, never in
+/// cookies, so credentials are not allowed.
+fn cors(write_origins: &std::sync::Arc<[String]>) -> actix_cors::Cors {
+    use actix_web::http::{header, Method};
+    let write_origins = write_origins.clone();
+    actix_cors::Cors::default()
+        .allowed_origin_fn(move |origin, head| {
+            // A preflight names the method it asks for; an actual request is its own method.
+            let method = head
+                .headers()
+                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                .filter(|_| head.method == Method::OPTIONS)
+                .and_then(|method| Method::from_bytes(method.as_bytes()).ok())
+                .unwrap_or_else(|| head.method.clone());
+            matches!(method, Method::GET | Method::HEAD)
+                || origin
+                    .to_str()
+                    .is_ok_and(|origin| write_origins.iter().any(|allowed| allowed == origin))
+        })
+        .allowed_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            middleware::REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            middleware::REQUEST_ID,
+        ])
+        .max_age(3600)
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -161,6 +161,10 @@ struct ServeArgs {
     /// file or PEM files); see the README.
     #[arg(long, env = "CARTA_TRUSTED_ISSUERS_FILE")]
     trusted_issuers_file: Option<PathBuf>,
+    /// Browser origins (e.g. `https://editor.mt.gov.br`), comma-separated, allowed to call the
+    /// write endpoints from a web page. Public reads allow any origin.
+    #[arg(long, env = "CARTA_CORS_WRITE_ORIGINS", value_delimiter = ',')]
+    cors_write_origins: Vec<String>,
     /// Seconds given to in-flight requests on SIGTERM/SIGINT.
     #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
@@ -221,7 +225,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         statement_timeout: Duration::from_millis(args.statement_timeout_ms),
     };
     let started = std::time::Instant::now();
-    let state = AppState::start(
+    let mut state = AppState::start(
         pool::build_pool(database_url, &settings)?,
         &SearchSettings {
             follow_every: Duration::from_millis(args.search_follow_ms),
@@ -240,6 +244,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
+    state.cors_write_origins = args
+        .cors_write_origins
+        .iter()
+        .map(|o| o.trim().to_owned())
+        .collect();
     tracing::info!(
         services = state.search.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,

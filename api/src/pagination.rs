@@ -73,20 +73,19 @@ pub fn link_header(
 }
 
 /// 200 with the envelope and its `Link` header.
-pub fn respond<T: Serialize>(
+pub fn answer<T: Serialize>(
     req: &HttpRequest,
     request: PageRequest,
     page: Page<T>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<(Paginated<T>, Option<String>), ApiError> {
     let links = link_header(req, request, page.total)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::LINK, links))
-        .json(Paginated {
-            items: page.items,
-            total: page.total,
-            page: request.page,
-            per_page: request.per_page,
-        }))
+    let body = Paginated {
+        items: page.items,
+        total: page.total,
+        page: request.page,
+        per_page: request.per_page,
+    };
+    Ok((body, Some(links)))
 }
 
 /// Documents the page parameters of a list that takes no others.
@@ -110,4 +109,38 @@ impl crate::query::QueryModel for PageQuery {
     fn read(params: &mut QueryParams) -> Self {
         PageQuery(read_page(params))
     }
+}
+
+/// 200 with a page and its `Link` header.
+pub fn respond<T: Serialize>(
+    req: &HttpRequest,
+    request: PageRequest,
+    page: Page<T>,
+) -> Result<HttpResponse, ApiError> {
+    let (body, links) = answer(req, request, page)?;
+    let mut response = HttpResponse::Ok();
+    if let Some(links) = links {
+        response.insert_header((header::LINK, links));
+    }
+    Ok(response.json(body))
+}
+
+/// A list answer whose items keep only the `fields` chosen (all when `None`): `fields=id,updated_at`
+/// lets a client compare its copy with the catalogue at a fraction of the size.
+pub fn project<T: Serialize>(
+    body: &T,
+    fields: Option<&[&str]>,
+) -> Result<serde_json::Value, ApiError> {
+    let mut value = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(fields) = fields {
+        if let Some(items) = value
+            .get_mut("items")
+            .and_then(|items| items.as_array_mut())
+        {
+            for item in items.iter_mut().filter_map(|item| item.as_object_mut()) {
+                item.retain(|name, _| fields.contains(&name.as_str()));
+            }
+        }
+    }
+    Ok(value)
 }

@@ -178,6 +178,43 @@ impl QueryParams {
         )
     }
 
+    /// An RFC 3339 instant, e.g. `2026-11-30T12:00:00Z`.
+    pub fn timestamp(&mut self, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.parsed(
+            name,
+            |raw| {
+                chrono::DateTime::parse_from_rfc3339(raw)
+                    .ok()
+                    .map(|at| at.with_timezone(&chrono::Utc))
+            },
+            "use uma data e hora RFC 3339, como 2026-11-30T12:00:00Z",
+        )
+    }
+
+    /// A comma-separated choice among `allowed` member names (a sparse fieldset).
+    pub fn fields(&mut self, name: &str, allowed: &[&'static str]) -> Option<Vec<&'static str>> {
+        let raw = self.raw(name)?.to_owned();
+        let mut chosen = Vec::new();
+        for field in raw.split(',').map(str::trim) {
+            match allowed.iter().find(|known| **known == field) {
+                Some(known) if !chosen.contains(known) => chosen.push(*known),
+                Some(_) => {}
+                None => {
+                    self.invalid(
+                        name,
+                        "unknown_field",
+                        format!(
+                            "Campo desconhecido em `{name}`: \"{field}\". Use {}.",
+                            allowed.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(chosen)
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
             Ok(())

@@ -34,6 +34,8 @@ pub struct ServiceFilter {
     pub channel: Option<ChannelTypeCode>,
     pub free: Option<bool>,
     pub digital: Option<bool>,
+    /// Only services whose public version changed after this instant (incremental sync).
+    pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A page request, already within limits.

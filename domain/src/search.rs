@@ -84,6 +84,8 @@ pub enum ChangedEntity {
     Synonym,
     /// Municipality names (facet labels) changed.
     Municipality,
+    /// A service unit: not searched, but shown in cached pages.
+    Location,
 }
 
 fn push_text(out: &mut String, text: &str) {

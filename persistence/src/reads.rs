@@ -33,6 +33,7 @@ struct ResolvedFilter {
     channel: Option<&'static str>,
     free: Option<bool>,
     digital: Option<bool>,
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Looks an id-or-slug up in a table with `id` and `slug` columns.
@@ -123,6 +124,7 @@ async fn resolve(
         channel: filter.channel.map(|c| c.code()),
         free: filter.free,
         digital: filter.digital,
+        modified_after: filter.modified_after,
     }))
 }
 
@@ -176,6 +178,9 @@ macro_rules! apply_filters {
         }
         if let Some(digital) = f.digital {
             query = query.filter(services::digital.eq(digital));
+        }
+        if let Some(after) = f.modified_after {
+            query = query.filter(services::updated_at.gt(after));
         }
         query
     }};
@@ -359,6 +364,8 @@ async fn published_counts_by_organization(
 #[derive(Debug, Clone, Default)]
 pub struct OrganizationFilter {
     pub sphere: Option<Sphere>,
+    /// Only those changed after this instant (incremental sync).
+    pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn list_organizations(
@@ -373,6 +380,10 @@ pub async fn list_organizations(
     if let Some(sphere) = filter.sphere {
         count_query = count_query.filter(organizations::sphere.eq(sphere.code()));
         query = query.filter(organizations::sphere.eq(sphere.code()));
+    }
+    if let Some(after) = filter.modified_after {
+        count_query = count_query.filter(organizations::updated_at.gt(after));
+        query = query.filter(organizations::updated_at.gt(after));
     }
     let total: i64 = count_query.count().get_result(conn).await?;
     let rows: Vec<OrganizationRow> = query
@@ -540,6 +551,8 @@ pub struct LocationFilter {
     pub municipality: Option<i32>,
     /// Organization id or slug.
     pub organization: Option<String>,
+    /// Only those changed after this instant (incremental sync).
+    pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn list_locations(
@@ -572,6 +585,10 @@ pub async fn list_locations(
     if let Some(code) = filter.municipality {
         count_query = count_query.filter(locations::municipality.eq(code));
         query = query.filter(locations::municipality.eq(code));
+    }
+    if let Some(after) = filter.modified_after {
+        count_query = count_query.filter(locations::updated_at.gt(after));
+        query = query.filter(locations::updated_at.gt(after));
     }
     if let Some(id) = organization_id {
         count_query = count_query.filter(locations::organization_id.eq(id));

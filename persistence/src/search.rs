@@ -285,6 +285,7 @@ pub async fn changes_from(
                 "life_event" => ChangedEntity::LifeEvent(uuid()?),
                 "synonym" => ChangedEntity::Synonym,
                 "municipality" => ChangedEntity::Municipality,
+                "location" => ChangedEntity::Location,
                 _ => return None,
             };
             Some(Change {

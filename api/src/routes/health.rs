@@ -15,7 +15,9 @@ pub struct Health {
 #[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(Health { status: "ok" })
 }
 
 /// Readiness: the database answers.
@@ -29,5 +31,7 @@ pub async fn live() -> HttpResponse {
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     persistence::pool::ping(&state.pool).await?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(Health { status: "ok" }))
 }

@@ -1,3 +1,4 @@
+pub mod answers;
 pub mod audit;
 pub mod auth;
 pub mod docs;

@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, Paginated};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::support::tagged;
 use crate::AppState;
 
@@ -17,6 +18,11 @@ use crate::AppState;
 #[allow(dead_code)]
 pub struct OrganizationListQuery {
     sphere: Option<Sphere>,
+    /// Only organizations changed after this instant (RFC 3339).
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these members in each item, comma-separated, e.g. `id,updated_at`.
+    #[param(example = "id,updated_at")]
+    fields: Option<String>,
     #[param(minimum = 1, default = 1)]
     page: Option<u32>,
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -26,10 +32,31 @@ pub struct OrganizationListQuery {
 pub struct OrganizationList {
     filter: OrganizationFilter,
     page: PageRequest,
+    fields: Option<Vec<&'static str>>,
 }
 
+/// Members of a list item `fields` may choose.
+const ITEM_FIELDS: &[&str] = &[
+    "id",
+    "slug",
+    "name",
+    "acronym",
+    "kind",
+    "sphere",
+    "branch",
+    "parent",
+    "codes",
+    "description",
+    "contact",
+    "website",
+    "ombudsman_url",
+    "service_count",
+    "updated_at",
+];
+
 impl QueryModel for OrganizationList {
-    const PARAMETERS: &'static [&'static str] = &["sphere", "page", "per_page"];
+    const PARAMETERS: &'static [&'static str] =
+        &["sphere", "modified_after", "fields", "page", "per_page"];
 
     fn read(params: &mut QueryParams) -> Self {
         OrganizationList {
@@ -44,8 +71,10 @@ impl QueryModel for OrganizationList {
                     ],
                     Sphere::code,
                 ),
+                modified_after: params.timestamp("modified_after"),
             },
             page: pagination::read_page(params),
+            fields: params.fields("fields", ITEM_FIELDS),
         }
     }
 }
@@ -68,10 +97,18 @@ pub async fn list_organizations(
     state: web::Data<AppState>,
     query: Strict<OrganizationList>,
 ) -> ApiResult<HttpResponse> {
-    let OrganizationList { filter, page } = query.0;
-    let mut conn = state.connection().await?;
-    let result = reads::list_organizations(&mut conn, &filter, page).await?;
-    pagination::respond(&req, page, result)
+    let OrganizationList {
+        filter,
+        page,
+        fields,
+    } = query.0;
+    cached_reply(&state, &list_key(&req), || async {
+        let mut conn = state.connection().await?;
+        let result = reads::list_organizations(&mut conn, &filter, page).await?;
+        let (body, link) = pagination::answer(&req, page, result)?;
+        Ok((pagination::project(&body, fields.as_deref())?, link))
+    })
+    .await
 }
 
 /// Get an organization with its number of published services. Its `ETag` is what writes expect

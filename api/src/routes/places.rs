@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, Paginated};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::reference_writes;
 use crate::routes::support::tagged;
 use crate::AppState;
@@ -72,9 +73,12 @@ pub async fn list_municipalities(
     query: Strict<MunicipalityList>,
 ) -> ApiResult<HttpResponse> {
     let MunicipalityList { filter, page } = query.0;
-    let mut conn = state.connection().await?;
-    let result = reads::list_municipalities(&mut conn, &filter, page).await?;
-    pagination::respond(&req, page, result)
+    cached_reply(&state, &list_key(&req), || async {
+        let mut conn = state.connection().await?;
+        let result = reads::list_municipalities(&mut conn, &filter, page).await?;
+        pagination::answer(&req, page, result)
+    })
+    .await
 }
 
 /// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
@@ -87,6 +91,11 @@ pub struct LocationListQuery {
     municipality: Option<i32>,
     /// Organization id or slug.
     organization: Option<String>,
+    /// Only service units changed after this instant (RFC 3339).
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these members in each item, comma-separated, e.g. `id,updated_at`.
+    #[param(example = "id,updated_at")]
+    fields: Option<String>,
     #[param(minimum = 1, default = 1)]
     page: Option<u32>,
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -96,19 +105,44 @@ pub struct LocationListQuery {
 pub struct LocationList {
     filter: LocationFilter,
     page: PageRequest,
+    fields: Option<Vec<&'static str>>,
 }
 
+/// Members of a list item `fields` may choose.
+const LOCATION_FIELDS: &[&str] = &[
+    "id",
+    "organization",
+    "name",
+    "address",
+    "municipality",
+    "point",
+    "opening_hours",
+    "phone",
+    "email",
+    "accessibility",
+    "responsible_sector",
+    "updated_at",
+];
+
 impl QueryModel for LocationList {
-    const PARAMETERS: &'static [&'static str] =
-        &["municipality", "organization", "page", "per_page"];
+    const PARAMETERS: &'static [&'static str] = &[
+        "municipality",
+        "organization",
+        "modified_after",
+        "fields",
+        "page",
+        "per_page",
+    ];
 
     fn read(params: &mut QueryParams) -> Self {
         LocationList {
             filter: LocationFilter {
                 municipality: params.ibge_code("municipality"),
                 organization: params.text("organization", 200),
+                modified_after: params.timestamp("modified_after"),
             },
             page: pagination::read_page(params),
+            fields: params.fields("fields", LOCATION_FIELDS),
         }
     }
 }
@@ -131,10 +165,18 @@ pub async fn list_locations(
     state: web::Data<AppState>,
     query: Strict<LocationList>,
 ) -> ApiResult<HttpResponse> {
-    let LocationList { filter, page } = query.0;
-    let mut conn = state.connection().await?;
-    let result = reads::list_locations(&mut conn, &filter, page).await?;
-    pagination::respond(&req, page, result)
+    let LocationList {
+        filter,
+        page,
+        fields,
+    } = query.0;
+    cached_reply(&state, &list_key(&req), || async {
+        let mut conn = state.connection().await?;
+        let result = reads::list_locations(&mut conn, &filter, page).await?;
+        let (body, link) = pagination::answer(&req, page, result)?;
+        Ok((pagination::project(&body, fields.as_deref())?, link))
+    })
+    .await
 }
 
 /// Get a municipality by its IBGE code. Its `ETag` is what writes expect in `If-Match`.

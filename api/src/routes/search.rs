@@ -2,9 +2,10 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::query::{QueryModel, QueryParams, Strict};
-use crate::search::{CachedPage, Suggestion};
+use crate::routes::answers::cached_answer;
+use crate::search::Suggestion;
 use crate::AppState;
 
 const MAX_SUGGESTIONS: u32 = 10;
@@ -75,30 +76,4 @@ pub async fn suggest(
         };
         Ok((Suggestions { items }, None))
     })
-}
-
-/// The cached answer to `key` when the index has not changed since it was rendered; otherwise
-/// `answer`'s (a body and an optional `Link` header), rendered and remembered.
-pub fn cached_answer<T: Serialize>(
-    state: &AppState,
-    key: &str,
-    answer: impl FnOnce() -> ApiResult<(T, Option<String>)>,
-) -> ApiResult<HttpResponse> {
-    let search = &state.search;
-    if let Some(cached) = search.cached(key) {
-        return Ok(cached.response());
-    }
-    // Read before answering: an answer racing a change is never remembered as current.
-    let generation = search.generation();
-    let (body, link) = answer()?;
-    let rendered = CachedPage {
-        generation,
-        body: serde_json::to_vec(&body)
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .into(),
-        link,
-    };
-    let response = rendered.response();
-    search.remember(key, rendered);
-    Ok(response)
 }

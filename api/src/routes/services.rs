@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, PAGE_PARAMETERS};
 use crate::query::{NoParams, QueryModel, QueryParams, Strict};
-use crate::routes::search::cached_answer;
+use crate::routes::answers::{cached_answer, cached_reply, list_key, remember};
 use crate::search::{Facets, Highlights, SearchRequest};
 use crate::AppState;
 
@@ -45,6 +45,13 @@ pub struct ServiceListQuery {
     /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`)
     /// or `updated`.
     sort: Option<ServiceSort>,
+    /// Only services whose public version changed after this instant (RFC 3339).
+    #[param(example = "2026-11-30T12:00:00Z")]
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these members in each item, comma-separated, e.g. `id,updated_at` for a minimal
+    /// listing to compare with a local copy.
+    #[param(example = "id,updated_at")]
+    fields: Option<String>,
     /// 1-based page number.
     #[param(minimum = 1, default = 1)]
     page: Option<u32>,
@@ -57,7 +64,26 @@ pub struct ServiceList {
     filter: ServiceFilter,
     sort: Option<ServiceSort>,
     page: domain::query::PageRequest,
+    fields: Option<Vec<&'static str>>,
 }
+
+/// Members of a list item `fields` may choose.
+const ITEM_FIELDS: &[&str] = &[
+    "id",
+    "slug",
+    "name",
+    "acronym",
+    "popular_names",
+    "summary",
+    "organization",
+    "free",
+    "digital",
+    "time_estimate",
+    "channel_types",
+    "status",
+    "updated_at",
+    "highlights",
+];
 
 const SLUG_MAX: usize = 200;
 const SEARCH_TEXT_MAX: usize = 200;
@@ -74,6 +100,8 @@ impl QueryModel for ServiceList {
         "free",
         "digital",
         "sort",
+        "modified_after",
+        "fields",
         PAGE_PARAMETERS[0],
         PAGE_PARAMETERS[1],
     ];
@@ -115,9 +143,11 @@ impl QueryModel for ServiceList {
                 channel: params.code("channel", ChannelTypeCode::ALL, ChannelTypeCode::code),
                 free: params.boolean("free"),
                 digital: params.boolean("digital"),
+                modified_after: params.timestamp("modified_after"),
             },
             sort,
             page: pagination::read_page(params),
+            fields: params.fields("fields", ITEM_FIELDS),
         }
     }
 }
@@ -174,15 +204,15 @@ pub async fn list_services(
         filter,
         sort,
         page,
+        fields,
     } = query.0;
     let Some(text) = text else {
-        let mut conn = state.connection().await?;
-        let result =
-            reads::list_services(&mut conn, &filter, sort.unwrap_or_default(), page).await?;
-        let link = pagination::link_header(&req, page, result.total)?;
-        return Ok(HttpResponse::Ok()
-            .insert_header((header::LINK, link))
-            .json(ServicePage {
+        return cached_reply(&state, &list_key(&req), || async {
+            let mut conn = state.connection().await?;
+            let result =
+                reads::list_services(&mut conn, &filter, sort.unwrap_or_default(), page).await?;
+            let link = pagination::link_header(&req, page, result.total)?;
+            let body = ServicePage {
                 items: result
                     .items
                     .into_iter()
@@ -195,7 +225,10 @@ pub async fn list_services(
                 page: page.page,
                 per_page: page.per_page,
                 facets: None,
-            }));
+            };
+            Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
+        })
+        .await;
     };
     cached_answer(&state, req.query_string(), || {
         let results = state.search.search(&SearchRequest {
@@ -220,7 +253,7 @@ pub async fn list_services(
             per_page: page.per_page,
             facets: Some(results.facets),
         };
-        Ok((body, Some(link)))
+        Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
     })
 }
 
@@ -246,13 +279,19 @@ pub async fn list_services(
 )]
 #[get("/services/{id_or_slug}")]
 pub async fn get_service(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     _: Strict<NoParams>,
 ) -> ApiResult<HttpResponse> {
+    // A published page costs no database round trip until the catalogue changes.
+    if let Some(cached) = state.search.cached(req.path()) {
+        return Ok(cached.response());
+    }
+    let generation = state.search.generation();
     let mut conn = state.connection().await?;
     if let Some(service) = reads::find_service(&mut conn, &path).await? {
-        return Ok(HttpResponse::Ok().json(service));
+        return remember(&state, req.path(), generation, &service, None);
     }
     match editing::not_published(&mut conn, &path).await? {
         Some(NotPublished::Archived) => Err(ApiError::Gone),

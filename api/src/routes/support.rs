@@ -38,7 +38,12 @@ pub fn optional_if_match(req: &HttpRequest) -> ApiResult<Option<Vec<String>>> {
         .map(str::trim)
         .filter(|tag| !tag.starts_with("W/"))
         .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"'))
-        .map(str::to_owned)
+        // A public read's tag is the version, a dot, and its body's hash (see `http_caching`).
+        .map(|tag| {
+            tag.split_once('.')
+                .map_or(tag, |(version, _)| version)
+                .to_owned()
+        })
         .collect();
     if tags.is_empty() {
         return Err(ApiError::PreconditionFailed);

@@ -1,4 +1,4 @@
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use domain::taxonomy::{
     ChannelTypeCode, LifeEvent, SegmentCode, Topic, TopicDetail, VocabularyEntry,
 };
@@ -6,6 +6,7 @@ use persistence::{reads, reference_writes};
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::query::{NoParams, Strict};
+use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::support::tagged;
 use crate::AppState;
 
@@ -21,11 +22,15 @@ use crate::AppState;
 )]
 #[get("/topics")]
 pub async fn list_topics(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _: Strict<NoParams>,
-) -> ApiResult<web::Json<Vec<Topic>>> {
-    let mut conn = state.connection().await?;
-    Ok(web::Json(reads::topic_tree(&mut conn).await?))
+) -> ApiResult<HttpResponse> {
+    cached_reply(&state, &list_key(&req), || async {
+        let mut conn = state.connection().await?;
+        Ok((reads::topic_tree(&mut conn).await?, None))
+    })
+    .await
 }
 
 /// Life events (linhas da vida), with published-service counts.
@@ -40,11 +45,15 @@ pub async fn list_topics(
 )]
 #[get("/life-events")]
 pub async fn list_life_events(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _: Strict<NoParams>,
-) -> ApiResult<web::Json<Vec<LifeEvent>>> {
-    let mut conn = state.connection().await?;
-    Ok(web::Json(reads::list_life_events(&mut conn).await?))
+) -> ApiResult<HttpResponse> {
+    cached_reply(&state, &list_key(&req), || async {
+        let mut conn = state.connection().await?;
+        Ok((reads::list_life_events(&mut conn).await?, None))
+    })
+    .await
 }
 
 /// Get a topic with its parent, sub-topics and published-service count. Its `ETag` is what

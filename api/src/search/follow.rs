@@ -107,6 +107,7 @@ impl SearchIndex {
                 ChangedEntity::LifeEvent(_)
                 | ChangedEntity::Synonym
                 | ChangedEntity::Municipality => vocabulary_changed = true,
+                ChangedEntity::Location => {}
             }
         }
         if vocabulary_changed {
@@ -133,6 +134,11 @@ impl SearchIndex {
         }
 
         let applied = fresh.len();
+        if applied > 0 {
+            // Pages rendered from what changed (a service unit, say) must not be served again,
+            // even when the index itself did not change.
+            self.invalidate();
+        }
         let fresh_ids: Vec<(i64, i64)> = fresh.iter().map(|c| (c.id, c.transaction)).collect();
         state.applied.extend(fresh_ids);
         // Below the new horizon nothing will be read again.

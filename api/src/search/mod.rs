@@ -359,6 +359,9 @@ pub struct SearchIndex {
     store: RwLock<Store>,
     /// Bumped by every change; cached answers of older generations are never served.
     generation: AtomicU64,
+    /// When this instance last saw the catalogue change (Unix seconds): the `Last-Modified` of
+    /// every answer derived from it.
+    modified_at: AtomicU64,
     cache: results::ResultCache,
     follow: tokio::sync::Mutex<follow::FollowState>,
 }
@@ -404,6 +407,7 @@ impl SearchIndex {
             fields,
             store: RwLock::new(Store::default()),
             generation: AtomicU64::new(0),
+            modified_at: AtomicU64::new(unix_seconds_now()),
             cache: results::ResultCache::new(settings.cache_bytes),
             follow: tokio::sync::Mutex::new(follow::FollowState::default()),
         })
@@ -508,6 +512,15 @@ impl SearchIndex {
     fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
+        // After the change is visible: an answer is never dated later than its content.
+        self.modified_at
+            .fetch_max(unix_seconds_now(), Ordering::SeqCst);
+    }
+
+    /// When this instance last saw the catalogue change.
+    pub fn modified_at(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(self.modified_at.load(Ordering::SeqCst))
     }
 
     pub fn generation(&self) -> u64 {
@@ -522,4 +535,10 @@ impl SearchIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn unix_seconds_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }

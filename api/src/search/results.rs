@@ -149,8 +149,8 @@ enum Dimension {
     Free = 4,
     Digital = 5,
     Municipality = 6,
-    /// Filtered, not faceted.
-    LifeEvent = 7,
+    /// Filters that are not facets: life event, modified after.
+    Unfaceted = 7,
 }
 
 /// The filter with its references looked up; `None` fields mean "any".
@@ -164,6 +164,7 @@ struct Resolved {
     digital: Option<bool>,
     /// The code, and its number when some service is linked to it.
     municipality: Option<(i32, Option<u32>)>,
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Store {
@@ -196,6 +197,7 @@ impl Store {
             channel: filter.channel,
             free: filter.free,
             digital: filter.digital,
+            modified_after: filter.modified_after,
             municipality: match filter.municipality {
                 // No such municipality: nothing matches, as in the list without `q`.
                 Some(code) if !self.municipality_names.contains_key(&code) => return None,
@@ -250,7 +252,10 @@ impl Resolved {
             );
         }
         if let Some(life_event) = self.life_event {
-            miss(Dimension::LifeEvent, doc.life_events.contains(&life_event));
+            miss(Dimension::Unfaceted, doc.life_events.contains(&life_event));
+        }
+        if let Some(after) = self.modified_after {
+            miss(Dimension::Unfaceted, doc.summary.updated_at > after);
         }
         misses
     }
@@ -720,21 +725,23 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 /// A rendered answer, ready to send again.
 pub struct CachedPage {
     pub generation: u64,
-    pub body: bytes::Bytes,
+    pub body: Arc<crate::http_caching::Representation>,
     /// The RFC 8288 `Link` header of a list page.
     pub link: Option<String>,
 }
 
 impl CachedPage {
-    /// 200 with the JSON body.
+    /// 200 with the JSON body; the representation rides along so its compressed forms are
+    /// made once.
     pub fn response(&self) -> actix_web::HttpResponse {
         let mut response = actix_web::HttpResponse::Ok();
         if let Some(link) = &self.link {
             response.insert_header((actix_web::http::header::LINK, link.as_str()));
         }
+        response.extensions_mut().insert(Arc::clone(&self.body));
         response
             .content_type("application/json")
-            .body(self.body.clone())
+            .body(self.body.identity().clone())
     }
 }
 
@@ -743,7 +750,7 @@ struct PageWeight;
 
 impl quick_cache::Weighter<String, Arc<CachedPage>> for PageWeight {
     fn weight(&self, key: &String, page: &Arc<CachedPage>) -> u64 {
-        (key.len() + page.body.len() + page.link.as_ref().map_or(0, String::len) + 64) as u64
+        (key.len() + page.body.weight() + page.link.as_ref().map_or(0, String::len) + 64) as u64
     }
 }
 

@@ -1,0 +1,5 @@
+DROP TRIGGER locations_changes ON locations;
+DELETE FROM catalogue_changes WHERE entity = 'location';
+ALTER TABLE catalogue_changes DROP CONSTRAINT catalogue_changes_entity_check;
+ALTER TABLE catalogue_changes ADD CONSTRAINT catalogue_changes_entity_check
+    CHECK (entity IN ('service', 'organization', 'topic', 'life_event', 'synonym', 'municipality'));
