@@ -25,6 +25,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub search: std::sync::Arc<search::SearchIndex>,
     pub auth: std::sync::Arc<auth::Auth>,
+    /// Where the state portal shows a service, ending in `/`: feeds and exports link there.
+    pub portal_url: String,
 }
 
 impl AppState {
@@ -39,7 +41,12 @@ impl AppState {
         search::spawn_follower(&search, pool.clone(), settings.follow_every);
         let auth = std::sync::Arc::new(auth::Auth::start(&pool, auth_settings).await?);
         spawn_key_refresher(&auth, pool.clone());
-        Ok(AppState { pool, search, auth })
+        Ok(AppState {
+            pool,
+            search,
+            auth,
+            portal_url: routes::exports::DEFAULT_PORTAL_URL.to_owned(),
+        })
     }
 
     pub async fn connection(&self) -> Result<DbConn, StoreError> {
@@ -115,6 +122,7 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         (name = "auth", description = "Access tokens for partners' machine clients (OAuth 2.0 client credentials)"),
         (name = "editing", description = "Agencies edit their own services: drafts, review, publication, revisions"),
         (name = "admin", description = "Platform administration"),
+        (name = "federation", description = "The catalogue in bulk: the feed the federal portal pulls, NDJSON and CSV exports"),
     )
 )]
 struct ApiDoc;
