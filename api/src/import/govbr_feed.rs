@@ -158,8 +158,11 @@ pub fn parse_record(record: &Value) -> Result<FeedRecord, String> {
     let mut ignored = Vec::new();
     let name = text(record, "name", &mut ignored);
     let url = text(record, "url", &mut ignored);
-    let (Some(name), Some(url)) = (name, url) else {
-        return Err("`name` and `url` are required".into());
+    let (name, url) = match (name, url) {
+        (Some(name), Some(url)) => (name, url),
+        (None, Some(_)) => return Err("no `name`".into()),
+        (Some(_), None) => return Err("no `url`".into()),
+        (None, None) => return Err("no `name` nor `url`".into()),
     };
     let external_id = identifier(record.get("id")).unwrap_or_else(|| url.clone());
     let updated_at = text(record, "date", &mut ignored).and_then(|date| {
