@@ -28,6 +28,8 @@ pub struct AppState {
     pub auth: std::sync::Arc<auth::Auth>,
     /// Browser origins allowed to write (public reads allow any origin).
     pub cors_write_origins: std::sync::Arc<[String]>,
+    /// Where the state portal shows a service, ending in `/`: feeds and exports link there.
+    pub portal_url: String,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             search,
             auth,
             cors_write_origins: std::sync::Arc::from(Vec::new()),
+            portal_url: routes::exports::DEFAULT_PORTAL_URL.to_owned(),
         })
     }
 
@@ -167,6 +170,7 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         (name = "auth", description = "Access tokens for partners' machine clients (OAuth 2.0 client credentials)"),
         (name = "editing", description = "Agencies edit their own services: drafts, review, publication, revisions"),
         (name = "admin", description = "Platform administration"),
+        (name = "federation", description = "The catalogue in bulk: the feed the federal portal pulls, NDJSON and CSV exports"),
     )
 )]
 struct ApiDoc;

@@ -7,10 +7,12 @@ use actix_web::HttpServer;
 use anyhow::Context;
 use carta_api::auth::keys::{generate_key, load_trusted_issuers};
 use carta_api::auth::{clients, AuthSettings};
+use carta_api::import::govbr_feed::FeedImport;
 use carta_api::search::SearchSettings;
 use carta_api::{build_app, import, AppState};
 use clap::{Parser, Subcommand, ValueEnum};
 use domain::access::Role;
+use domain::organization::Sphere;
 use persistence::{admin, pool, seed, PoolSettings};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/carta";
@@ -110,6 +112,23 @@ enum KeysCommand {
 enum ImportSource {
     /// Federal gov.br "cartas de serviço" schema-v3 XML: the corpus root or a folder of files.
     GovbrXml { dir: PathBuf },
+    /// Another portal's federation feed (the shape gov.br pulls from state and municipal
+    /// portals), from a URL or a file. Re-importing updates in place; services the feed no
+    /// longer lists are archived.
+    GovbrFeed {
+        /// Short name of the portal, e.g. `cuiaba`: records are matched by it and their id.
+        #[arg(long)]
+        source: String,
+        /// Sphere of the organizations created for the feed's providers: federal, state,
+        /// municipal or private.
+        #[arg(long, default_value = "municipal")]
+        sphere: String,
+        /// Slug of the organization credited with records that name none (else they are skipped).
+        #[arg(long)]
+        organization: Option<String>,
+        /// `https://...` or a file path.
+        location: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -165,6 +184,9 @@ struct ServeArgs {
     /// write endpoints from a web page. Public reads allow any origin.
     #[arg(long, env = "CARTA_CORS_WRITE_ORIGINS", value_delimiter = ',')]
     cors_write_origins: Vec<String>,
+    /// Where the state portal shows a service: its slug is appended (feeds and exports link there).
+    #[arg(long, env = "CARTA_PORTAL_URL", default_value = carta_api::routes::exports::DEFAULT_PORTAL_URL)]
+    portal_url: String,
     /// Seconds given to in-flight requests on SIGTERM/SIGINT.
     #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
@@ -249,6 +271,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .iter()
         .map(|o| o.trim().to_owned())
         .collect();
+    state.portal_url = carta_api::routes::exports::portal_base(&args.portal_url);
     tracing::info!(
         services = state.search.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -293,6 +316,30 @@ async fn main() -> anyhow::Result<()> {
             prepare_database(&cli.database_url).await?;
             let mut conn = admin::connect(&cli.database_url).await?;
             let report = import::import_govbr_xml(&mut conn, &dir).await?;
+            print!("{}", report.render());
+            Ok(())
+        }
+        Command::Import {
+            source:
+                ImportSource::GovbrFeed {
+                    source,
+                    sphere,
+                    organization,
+                    location,
+                },
+        } => {
+            let sphere = Sphere::from_code(&sphere).with_context(|| {
+                format!("unknown sphere `{sphere}`: use federal, state, municipal or private")
+            })?;
+            prepare_database(&cli.database_url).await?;
+            let mut conn = admin::connect(&cli.database_url).await?;
+            let options = FeedImport {
+                source: &source,
+                sphere,
+                default_organization: organization.as_deref(),
+            };
+            let report =
+                import::govbr_feed::import_govbr_feed(&mut conn, &options, &location).await?;
             print!("{}", report.render());
             Ok(())
         }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod credentials;
 pub mod editing;
 mod error;
+pub mod federation;
 pub mod pool;
 pub mod reads;
 pub mod reference_writes;

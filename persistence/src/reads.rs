@@ -250,100 +250,153 @@ pub async fn find_service(
     else {
         return Ok(None);
     };
-    Ok(Some(assemble_service(conn, row, organization).await?))
+    Ok(assemble_services(conn, vec![(row, organization)])
+        .await?
+        .pop())
 }
 
-async fn assemble_service(
-    conn: &mut AsyncPgConnection,
-    row: ServiceRow,
-    organization: OrganizationRow,
-) -> Result<Service, StoreError> {
-    let id = row.id;
-    let topics: Vec<TaxonRef> = service_topics::table
-        .inner_join(topics::table)
-        .filter(service_topics::service_id.eq(id))
-        .select((topics::id, topics::slug, topics::name))
-        .order(topics::name.asc())
-        .load::<(Uuid, String, String)>(conn)
-        .await?
-        .into_iter()
-        .map(|(id, slug, name)| TaxonRef { id, slug, name })
-        .collect();
-    let life_events: Vec<TaxonRef> = service_life_events::table
-        .inner_join(life_events::table)
-        .filter(service_life_events::service_id.eq(id))
-        .select((life_events::id, life_events::slug, life_events::name))
-        .order(life_events::name.asc())
-        .load::<(Uuid, String, String)>(conn)
-        .await?
-        .into_iter()
-        .map(|(id, slug, name)| TaxonRef { id, slug, name })
-        .collect();
-    let mut segments: Vec<SegmentCode> = service_segments::table
-        .filter(service_segments::service_id.eq(id))
-        .select(service_segments::segment_code)
-        .load::<String>(conn)
-        .await?
-        .iter()
-        .filter_map(|code| SegmentCode::from_code(code))
-        .collect();
-    segments.sort();
-    let municipalities = service_municipalities::table
-        .inner_join(municipalities::table)
-        .filter(service_municipalities::service_id.eq(id))
-        .select(MunicipalityRow::as_select())
-        .order(municipalities::name.asc())
-        .load::<MunicipalityRow>(conn)
-        .await?
-        .iter()
-        .map(MunicipalityRow::reference)
-        .collect();
-    let locations = service_locations::table
-        .inner_join(locations::table.inner_join(municipalities::table))
-        .filter(service_locations::service_id.eq(id))
-        .select((LocationRow::as_select(), MunicipalityRow::as_select()))
-        .order(service_locations::position.asc())
-        .load::<(LocationRow, MunicipalityRow)>(conn)
-        .await?
-        .iter()
-        .map(|(location, municipality)| location.summary(municipality))
-        .collect();
-    let related_services = related_services::table
-        .inner_join(services::table.on(services::id.eq(related_services::related_id)))
-        .filter(related_services::service_id.eq(id))
-        .filter(services::status.eq(PUBLISHED))
-        .select((services::id, services::slug, services::name))
-        .order(related_services::position.asc())
-        .load::<(Uuid, String, String)>(conn)
-        .await?
-        .into_iter()
-        .map(|(id, slug, name)| ServiceRef { id, slug, name })
-        .collect();
+/// Groups `(service id, value)` rows by service, keeping their order.
+fn group_by_service<T>(rows: Vec<(Uuid, T)>) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for (service_id, value) in rows {
+        grouped.entry(service_id).or_default().push(value);
+    }
+    grouped
+}
 
-    let organization = organization.summary()?;
-    let content = row.content()?;
-    let compliance = checklist(&content, &organization);
-    Ok(Service {
-        id,
-        slug: row.slug.clone(),
-        digital: row.digital,
-        status: row.status()?,
-        channel_types: content.channel_types(),
-        content,
-        organization,
-        segments,
-        topics,
-        life_events,
-        statewide: row.statewide,
-        municipalities,
-        locations,
-        related_services,
-        source: row.source(),
-        compliance,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        published_at: row.published_at,
-    })
+/// Full services from their rows, with everything they link to: one query per kind of link for
+/// the whole batch, so reading many services costs as many round trips as reading one.
+pub(crate) async fn assemble_services(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<(ServiceRow, OrganizationRow)>,
+) -> Result<Vec<Service>, StoreError> {
+    let ids: Vec<Uuid> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut topics = group_by_service(
+        service_topics::table
+            .inner_join(topics::table)
+            .filter(service_topics::service_id.eq_any(&ids))
+            .select((
+                service_topics::service_id,
+                (topics::id, topics::slug, topics::name),
+            ))
+            .order((topics::name.asc(), topics::id.asc()))
+            .load::<(Uuid, (Uuid, String, String))>(conn)
+            .await?,
+    );
+    let mut life_events = group_by_service(
+        service_life_events::table
+            .inner_join(life_events::table)
+            .filter(service_life_events::service_id.eq_any(&ids))
+            .select((
+                service_life_events::service_id,
+                (life_events::id, life_events::slug, life_events::name),
+            ))
+            .order((life_events::name.asc(), life_events::id.asc()))
+            .load::<(Uuid, (Uuid, String, String))>(conn)
+            .await?,
+    );
+    let mut segments = group_by_service(
+        service_segments::table
+            .filter(service_segments::service_id.eq_any(&ids))
+            .select((service_segments::service_id, service_segments::segment_code))
+            .load::<(Uuid, String)>(conn)
+            .await?,
+    );
+    let mut municipalities = group_by_service(
+        service_municipalities::table
+            .inner_join(municipalities::table)
+            .filter(service_municipalities::service_id.eq_any(&ids))
+            .select((
+                service_municipalities::service_id,
+                MunicipalityRow::as_select(),
+            ))
+            .order((municipalities::name.asc(), municipalities::ibge_code.asc()))
+            .load::<(Uuid, MunicipalityRow)>(conn)
+            .await?,
+    );
+    let mut locations = group_by_service(
+        service_locations::table
+            .inner_join(locations::table.inner_join(municipalities::table))
+            .filter(service_locations::service_id.eq_any(&ids))
+            .select((
+                service_locations::service_id,
+                (LocationRow::as_select(), MunicipalityRow::as_select()),
+            ))
+            .order(service_locations::position.asc())
+            .load::<(Uuid, (LocationRow, MunicipalityRow))>(conn)
+            .await?,
+    );
+    let mut related = group_by_service(
+        related_services::table
+            .inner_join(services::table.on(services::id.eq(related_services::related_id)))
+            .filter(related_services::service_id.eq_any(&ids))
+            .filter(services::status.eq(PUBLISHED))
+            .select((
+                related_services::service_id,
+                (services::id, services::slug, services::name),
+            ))
+            .order(related_services::position.asc())
+            .load::<(Uuid, (Uuid, String, String))>(conn)
+            .await?,
+    );
+
+    let taxa = |rows: Option<Vec<(Uuid, String, String)>>| -> Vec<TaxonRef> {
+        rows.unwrap_or_default()
+            .into_iter()
+            .map(|(id, slug, name)| TaxonRef { id, slug, name })
+            .collect()
+    };
+    let mut services = Vec::with_capacity(rows.len());
+    for (row, organization) in rows {
+        let id = row.id;
+        let mut segment_codes: Vec<SegmentCode> = segments
+            .remove(&id)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|code| SegmentCode::from_code(code))
+            .collect();
+        segment_codes.sort();
+        let organization = organization.summary()?;
+        let content = row.content()?;
+        let compliance = checklist(&content, &organization);
+        services.push(Service {
+            id,
+            slug: row.slug.clone(),
+            digital: row.digital,
+            status: row.status()?,
+            channel_types: content.channel_types(),
+            content,
+            organization,
+            segments: segment_codes,
+            topics: taxa(topics.remove(&id)),
+            life_events: taxa(life_events.remove(&id)),
+            statewide: row.statewide,
+            municipalities: municipalities
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(MunicipalityRow::reference)
+                .collect(),
+            locations: locations
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|(location, municipality)| location.summary(municipality))
+                .collect(),
+            related_services: related
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, slug, name)| ServiceRef { id, slug, name })
+                .collect(),
+            source: row.source(),
+            compliance,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            published_at: row.published_at,
+        });
+    }
+    Ok(services)
 }
 
 /// Published services per organization.

@@ -121,6 +121,7 @@ diesel::table! {
         source -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -237,6 +238,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
         revision -> Int4,
+        source_data -> Nullable<Jsonb>,
     }
 }
 

@@ -456,7 +456,7 @@ pub async fn save_service(
     .await
 }
 
-async fn save_service_in_transaction(
+pub(crate) async fn save_service_in_transaction(
     conn: &mut AsyncPgConnection,
     draft: &ServiceDraft,
 ) -> Result<Saved, StoreError> {

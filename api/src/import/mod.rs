@@ -1,6 +1,7 @@
 //! Importers of partner catalogues. Parsing is pure (`govbr_xml`); this module reads files and
 //! stores records one transaction each, reporting what it could not map.
 
+pub mod govbr_feed;
 pub mod govbr_xml;
 
 use std::collections::HashMap;

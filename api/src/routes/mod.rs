@@ -3,6 +3,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod editing;
+pub mod exports;
 pub mod health;
 pub mod organizations;
 pub mod places;
@@ -70,6 +71,9 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(places::get_location)
                 .service(reference_writes::replace_location)
                 .service(reference_writes::patch_location)
-                .service(reference_writes::delete_location),
+                .service(reference_writes::delete_location)
+                .service(exports::govbr_feed)
+                .service(exports::export_ndjson)
+                .service(exports::export_csv),
         );
 }
