@@ -44,6 +44,7 @@ pub struct ServiceListQuery {
     digital: Option<bool>,
     /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`)
     /// or `updated`.
+    #[param(inline)]
     sort: Option<ServiceSort>,
     /// 1-based page number.
     #[param(minimum = 1, default = 1)]
