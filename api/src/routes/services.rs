@@ -44,6 +44,7 @@ pub struct ServiceListQuery {
     digital: Option<bool>,
     /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`)
     /// or `updated`.
+    #[param(inline)]
     sort: Option<ServiceSort>,
     /// Only services whose public version changed after this instant (RFC 3339).
     #[param(example = "2026-11-30T12:00:00Z")]
