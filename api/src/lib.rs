@@ -118,6 +118,16 @@ impl utoipa::Modify for ConditionalReads {
             if path.starts_with("/health/") {
                 continue;
             }
+            // Streamed bodies (the bulk exports) pass through unvalidated.
+            let buffered = |ok: &utoipa::openapi::Response| {
+                ok.content
+                    .keys()
+                    .all(|media| media.starts_with("application/json"))
+            };
+            match get.responses.responses.get("200") {
+                Some(RefOr::T(ok)) if !buffered(ok) => continue,
+                _ => {}
+            }
             if let Some(RefOr::T(ok)) = get.responses.responses.get_mut("200") {
                 for (name, description) in [
                     ("ETag", "Strong validator of this representation (each content coding has its own); send it back in `If-None-Match`"),
