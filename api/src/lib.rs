@@ -8,6 +8,7 @@ pub mod pagination;
 pub mod query;
 pub mod routes;
 pub mod search;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -25,6 +26,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub search: std::sync::Arc<search::SearchIndex>,
     pub auth: std::sync::Arc<auth::Auth>,
+    pub webhooks: std::sync::Arc<webhooks::WebhookSettings>,
 }
 
 impl AppState {
@@ -39,7 +41,18 @@ impl AppState {
         search::spawn_follower(&search, pool.clone(), settings.follow_every);
         let auth = std::sync::Arc::new(auth::Auth::start(&pool, auth_settings).await?);
         spawn_key_refresher(&auth, pool.clone());
-        Ok(AppState { pool, search, auth })
+        Ok(AppState {
+            pool,
+            search,
+            auth,
+            webhooks: Default::default(),
+        })
+    }
+
+    /// With these webhook settings (the defaults otherwise).
+    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> AppState {
+        self.webhooks = std::sync::Arc::new(settings);
+        self
     }
 
     pub async fn connection(&self) -> Result<DbConn, StoreError> {
@@ -115,6 +128,8 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         (name = "auth", description = "Access tokens for partners' machine clients (OAuth 2.0 client credentials)"),
         (name = "editing", description = "Agencies edit their own services: drafts, review, publication, revisions"),
         (name = "admin", description = "Platform administration"),
+        (name = "changes", description = "The change feed: follow every change of the public catalogue, in commit order"),
+        (name = "webhooks", description = "Partners subscribe a URL to the change feed's events: signed deliveries, retried until received"),
     )
 )]
 struct ApiDoc;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod credentials;
 pub mod editing;
 mod error;
+pub mod feed;
 pub mod pool;
 pub mod reads;
 pub mod reference_writes;
@@ -14,6 +15,7 @@ pub mod schema;
 pub mod search;
 pub mod seed;
 pub mod seed_data;
+pub mod webhooks;
 pub mod writes;
 
 pub use error::StoreError;

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod docs;
 pub mod editing;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod search;
 pub mod services;
 pub(crate) mod support;
 pub mod taxonomies;
+pub mod webhooks;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
@@ -69,6 +71,12 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(places::get_location)
                 .service(reference_writes::replace_location)
                 .service(reference_writes::patch_location)
-                .service(reference_writes::delete_location),
+                .service(reference_writes::delete_location)
+                .service(changes::list_changes)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::list_deliveries),
         );
 }
