@@ -164,10 +164,10 @@ impl Deliverer {
                 let mut conn = persistence::pool::connection(&self.pool).await?;
                 // Entries skipped so far are recorded, and the lease renewed, before each wait.
                 let previous = change.position - 1;
-                if previous != saved_cursor {
-                    if !store::advance(&mut conn, &lease, previous, self.settings.lease).await? {
-                        return Ok(delivered);
-                    }
+                if previous != saved_cursor
+                    && !store::advance(&mut conn, &lease, previous, self.settings.lease).await?
+                {
+                    return Ok(delivered);
                 }
                 drop(conn);
                 let attempt = failures + 1;
