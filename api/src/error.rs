@@ -89,6 +89,9 @@ pub enum ApiError {
     InvalidQuery(Vec<InvalidField>),
     #[error("invalid body")]
     InvalidBody(Vec<InvalidField>),
+    /// A change feed cursor this API did not issue.
+    #[error("invalid cursor")]
+    InvalidCursor(Vec<InvalidField>),
     #[error("malformed body: {0}")]
     MalformedBody(String),
     #[error("body too large")]
@@ -142,6 +145,7 @@ impl ApiError {
         match self {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::InvalidCursor(_) => "invalid_cursor",
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -171,6 +175,10 @@ impl ApiError {
             ApiError::InvalidBody(_) => (
                 "Dados inválidos",
                 "Corrija os campos indicados em `errors`.".into(),
+            ),
+            ApiError::InvalidCursor(_) => (
+                "Cursor inválido",
+                "O cursor informado em `after` não foi emitido por esta API.".into(),
             ),
             ApiError::MalformedBody(reason) => (
                 "Corpo da requisição malformado",
@@ -235,7 +243,9 @@ impl ApiError {
             ),
         };
         let errors = match self {
-            ApiError::InvalidQuery(errors) | ApiError::InvalidBody(errors) => errors.clone(),
+            ApiError::InvalidQuery(errors)
+            | ApiError::InvalidBody(errors)
+            | ApiError::InvalidCursor(errors) => errors.clone(),
             _ => Vec::new(),
         };
         let missing = match self {
@@ -267,6 +277,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidQuery(_)
             | ApiError::InvalidBody(_)
+            | ApiError::InvalidCursor(_)
             | ApiError::ChecklistIncomplete(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

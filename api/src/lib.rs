@@ -9,6 +9,7 @@ pub mod pagination;
 pub mod query;
 pub mod routes;
 pub mod search;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -30,6 +31,7 @@ pub struct AppState {
     pub cors_write_origins: std::sync::Arc<[String]>,
     /// Where the state portal shows a service, ending in `/`: feeds and exports link there.
     pub portal_url: String,
+    pub webhooks: std::sync::Arc<webhooks::WebhookSettings>,
 }
 
 impl AppState {
@@ -50,7 +52,14 @@ impl AppState {
             auth,
             cors_write_origins: std::sync::Arc::from(Vec::new()),
             portal_url: routes::exports::DEFAULT_PORTAL_URL.to_owned(),
+            webhooks: Default::default(),
         })
+    }
+
+    /// With these webhook settings (the defaults otherwise).
+    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> AppState {
+        self.webhooks = std::sync::Arc::new(settings);
+        self
     }
 
     pub async fn connection(&self) -> Result<DbConn, StoreError> {
@@ -181,6 +190,8 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         (name = "editing", description = "Agencies edit their own services: drafts, review, publication, revisions"),
         (name = "admin", description = "Platform administration"),
         (name = "federation", description = "The catalogue in bulk: the feed the federal portal pulls, NDJSON and CSV exports"),
+        (name = "changes", description = "The change feed: follow every change of the public catalogue, in commit order"),
+        (name = "webhooks", description = "Partners subscribe a URL to the change feed's events: signed deliveries, retried until received"),
     )
 )]
 struct ApiDoc;

@@ -9,6 +9,7 @@ use carta_api::auth::keys::{generate_key, load_trusted_issuers};
 use carta_api::auth::{clients, AuthSettings};
 use carta_api::import::govbr_feed::FeedImport;
 use carta_api::search::SearchSettings;
+use carta_api::webhooks::{Deliverer, WebhookSettings};
 use carta_api::{build_app, import, AppState};
 use clap::{Parser, Subcommand, ValueEnum};
 use domain::access::Role;
@@ -190,6 +191,18 @@ struct ServeArgs {
     /// Seconds given to in-flight requests on SIGTERM/SIGINT.
     #[arg(long, env = "CARTA_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
+    /// How often the webhook worker looks for deliveries due, in milliseconds.
+    #[arg(long, env = "CARTA_WEBHOOK_POLL_MS", default_value_t = 2000)]
+    webhook_poll_ms: u64,
+    /// Wait before the first retry of a failed delivery, in seconds; doubles with each failure.
+    #[arg(long, env = "CARTA_WEBHOOK_RETRY_BASE_S", default_value_t = 10)]
+    webhook_retry_base_s: u64,
+    /// Longest wait between retries, in seconds.
+    #[arg(long, env = "CARTA_WEBHOOK_RETRY_CAP_S", default_value_t = 600)]
+    webhook_retry_cap_s: u64,
+    /// Accept plain `http://localhost` webhook URLs (development only).
+    #[arg(long, env = "CARTA_WEBHOOK_ALLOW_HTTP_LOCALHOST")]
+    webhook_allow_http_localhost: bool,
 }
 
 /// Logs go to stderr through a background thread: every request logs a line, and writing it on
@@ -265,13 +278,21 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             ..AuthSettings::default()
         },
     )
-    .await?;
+    .await?
+    .with_webhooks(WebhookSettings {
+        poll_every: Duration::from_millis(args.webhook_poll_ms),
+        retry_base: Duration::from_secs(args.webhook_retry_base_s),
+        retry_cap: Duration::from_secs(args.webhook_retry_cap_s),
+        allow_http_localhost: args.webhook_allow_http_localhost,
+        ..WebhookSettings::default()
+    });
     state.cors_write_origins = args
         .cors_write_origins
         .iter()
         .map(|o| o.trim().to_owned())
         .collect();
     state.portal_url = carta_api::routes::exports::portal_base(&args.portal_url);
+    Deliverer::new(state.pool.clone(), (*state.webhooks).clone())?.spawn();
     tracing::info!(
         services = state.search.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod editing;
 mod error;
 pub mod federation;
+pub mod feed;
 pub mod pool;
 pub mod reads;
 pub mod reference_writes;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod search;
 pub mod seed;
 pub mod seed_data;
+pub mod webhooks;
 pub mod writes;
 
 pub use error::StoreError;

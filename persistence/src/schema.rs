@@ -57,6 +57,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    feed_clock (only_row) {
+        only_row -> Bool,
+        position -> Int8,
+    }
+}
+
+diesel::table! {
     life_events (id) {
         id -> Uuid,
         slug -> Text,
@@ -122,6 +129,19 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         external_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    public_changes (id) {
+        id -> Int8,
+        position -> Nullable<Int8>,
+        resource -> Text,
+        resource_id -> Uuid,
+        slug -> Nullable<Text>,
+        event -> Text,
+        operation -> Text,
+        occurred_at -> Timestamptz,
     }
 }
 
@@ -265,6 +285,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        subscription_id -> Uuid,
+        delivery_id -> Uuid,
+        position -> Int8,
+        event -> Text,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Uuid,
+        owner -> Text,
+        url -> Text,
+        events -> Array<Nullable<Text>>,
+        secret -> Text,
+        cursor -> Int8,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_token -> Nullable<Uuid>,
+        leased_until -> Nullable<Timestamptz>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_clients -> organizations (organization_id));
 diesel::joinable!(locations -> municipalities (municipality));
 diesel::joinable!(locations -> organizations (organization_id));
@@ -284,16 +337,19 @@ diesel::joinable!(service_segments -> services (service_id));
 diesel::joinable!(service_topics -> services (service_id));
 diesel::joinable!(service_topics -> topics (topic_id));
 diesel::joinable!(services -> organizations (organization_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_clients,
     audit_log,
     catalogue_changes,
     channel_types,
+    feed_clock,
     life_events,
     locations,
     municipalities,
     organizations,
+    public_changes,
     related_services,
     search_synonyms,
     segments,
@@ -308,4 +364,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     services,
     signing_keys,
     topics,
+    webhook_deliveries,
+    webhook_subscriptions,
 );

@@ -223,6 +223,16 @@ pub async fn state(db: &TestDb) -> AppState {
     )
     .await
     .unwrap()
+    .with_webhooks(webhook_settings())
+}
+
+/// Webhook settings for tests: receivers on localhost over plain HTTP, retries without waiting.
+pub fn webhook_settings() -> carta_api::webhooks::WebhookSettings {
+    carta_api::webhooks::WebhookSettings {
+        allow_http_localhost: true,
+        retry_base: std::time::Duration::ZERO,
+        ..Default::default()
+    }
 }
 
 /// The test fixtures' folder.

@@ -1,6 +1,7 @@
 pub mod answers;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod docs;
 pub mod editing;
 pub mod exports;
@@ -12,6 +13,7 @@ pub mod search;
 pub mod services;
 pub(crate) mod support;
 pub mod taxonomies;
+pub mod webhooks;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
@@ -74,6 +76,12 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(reference_writes::delete_location)
                 .service(exports::govbr_feed)
                 .service(exports::export_ndjson)
-                .service(exports::export_csv),
+                .service(exports::export_csv)
+                .service(changes::list_changes)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::list_deliveries),
         );
 }
