@@ -1,11 +1,15 @@
--- wrk script: requests the paths listed in the file given after `--`, in turn.
+-- wrk script: requests the paths listed in the file given after `--`, in turn. A line may add a
+-- tab and an entity tag, sent as `If-None-Match` (the revalidation mix).
 local paths = {}
+local tags = {}
 local counter = 0
 
 function init(args)
   for line in io.lines(args[1]) do
     if #line > 0 then
-      paths[#paths + 1] = line
+      local path, tag = line:match("^([^\t]+)\t(.+)$")
+      paths[#paths + 1] = path or line
+      tags[#tags + 1] = tag
     end
   end
   -- Threads start at different places so they do not march in step.
@@ -15,5 +19,9 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1])
+  local i = (counter % #paths) + 1
+  if tags[i] then
+    return wrk.format("GET", paths[i], { ["If-None-Match"] = tags[i] })
+  end
+  return wrk.format("GET", paths[i])
 end
