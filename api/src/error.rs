@@ -125,6 +125,9 @@ pub enum ApiError {
     ChecklistIncomplete(Vec<ChecklistItem>),
     #[error("too many requests")]
     TooManyRequests { retry_after_s: u64 },
+    /// Every slot for a costly answer (a bulk export) is taken.
+    #[error("busy")]
+    Busy { retry_after_s: u64 },
     /// An OAuth 2.0 token endpoint error (RFC 6749 §5.2).
     #[error("oauth: {error}")]
     OAuth {
@@ -158,6 +161,7 @@ impl ApiError {
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Conflict { code, .. } => code,
             ApiError::ChecklistIncomplete(_) => "checklist_incomplete",
+            ApiError::Busy { .. } => "busy",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::OAuth { error, .. } => error,
             ApiError::Store(StoreError::Unavailable(_)) => "service_unavailable",
@@ -221,6 +225,10 @@ impl ApiError {
             ApiError::ChecklistIncomplete(_) => (
                 "Carta de Serviços incompleta",
                 "O serviço não pode ser publicado: faltam os itens listados em `missing`.".into(),
+            ),
+            ApiError::Busy { retry_after_s } => (
+                "Serviço ocupado",
+                format!("Há exportações demais em andamento. Tente de novo em {retry_after_s} s."),
             ),
             ApiError::TooManyRequests { retry_after_s } => (
                 "Muitas tentativas",
@@ -291,6 +299,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::OAuth { status, .. } => *status,
             ApiError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             // A constraint that answered a race the checks before it could not see.
@@ -312,7 +321,7 @@ impl ResponseError for ApiError {
             ApiError::Store(StoreError::Unavailable(_)) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
-            ApiError::TooManyRequests { retry_after_s } => {
+            ApiError::TooManyRequests { retry_after_s } | ApiError::Busy { retry_after_s } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
             }
             ApiError::Unauthenticated { challenge, .. } => {

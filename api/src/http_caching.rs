@@ -173,6 +173,17 @@ impl Conditions {
     }
 }
 
+/// Whether a change at `modified` can be dated to the second: not while that second lasts, as
+/// another change within it would carry the same date and a client holding the first answer
+/// would be told it is current (`Last-Modified` has one-second resolution).
+fn settled(modified: std::time::SystemTime) -> bool {
+    let seconds = |at: std::time::SystemTime| {
+        at.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs())
+    };
+    seconds(modified) < seconds(std::time::SystemTime::now())
+}
+
 /// The middleware. Responses marked `no-store` (health probes, the editable versions of the write
 /// API) get no validators, only their body encoded.
 pub async fn negotiate(
@@ -187,8 +198,8 @@ pub async fn negotiate(
     // so a client is never told an older answer is current.
     let catalogue_modified = req
         .app_data::<web::Data<AppState>>()
-        .filter(|_| req.path().starts_with("/v1/"))
-        .map(|state| state.search.modified_at());
+        .map(|state| state.search.modified_at())
+        .filter(|modified| settled(*modified));
 
     let response = next.call(req).await?.map_into_boxed_body();
     if matches!(
@@ -202,6 +213,9 @@ pub async fn negotiate(
         .extensions()
         .get::<Arc<Representation>>()
         .cloned();
+    // Only answers derived from the catalogue alone (those kept until it changes) are dated by
+    // its last change; anything read for a caller (audit, deliveries) is validated by its tag.
+    let catalogue_modified = catalogue_modified.filter(|_| kept.is_some() && !with_credentials);
     let (req, response) = response.into_parts();
     let (mut response, body) = response.into_parts();
     let representation = match kept {

@@ -32,6 +32,9 @@ pub struct AppState {
     /// Where the state portal shows a service, ending in `/`: feeds and exports link there.
     pub portal_url: String,
     pub webhooks: std::sync::Arc<webhooks::WebhookSettings>,
+    /// Bulk exports running here: each holds a database connection and a snapshot while its
+    /// client reads, so a few slow readers must not take the whole pool.
+    pub exports: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -53,6 +56,9 @@ impl AppState {
             cors_write_origins: std::sync::Arc::from(Vec::new()),
             portal_url: routes::exports::DEFAULT_PORTAL_URL.to_owned(),
             webhooks: Default::default(),
+            exports: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                routes::exports::CONCURRENT_EXPORTS,
+            )),
         })
     }
 
@@ -124,7 +130,9 @@ impl utoipa::Modify for ConditionalReads {
             let Some(get) = item.get.as_mut() else {
                 continue;
             };
-            if path.starts_with("/health/") {
+            // Probes and reads that need a token (editable versions...) are not cached.
+            if path.starts_with("/health/") || get.security.as_ref().is_some_and(|s| !s.is_empty())
+            {
                 continue;
             }
             // Streamed bodies (the bulk exports) pass through unvalidated.

@@ -254,6 +254,23 @@ impl<T: QueryModel> FromRequest for Strict<T> {
 /// For endpoints that take no parameters.
 pub struct NoParams;
 
+/// The parameter of a public record's address as the change feed gives it (`?change=N`): it
+/// makes the address unique to that change, so no HTTP cache can answer it with an older copy,
+/// and it is answered from the database, never from an instance's memory that may not have seen
+/// the change yet. Any other parameter is refused.
+pub struct FeedRead {
+    pub change: Option<u32>,
+}
+
+impl QueryModel for FeedRead {
+    const PARAMETERS: &'static [&'static str] = &["change"];
+    fn read(params: &mut QueryParams) -> Self {
+        FeedRead {
+            change: params.integer_in("change", 1, u32::MAX),
+        }
+    }
+}
+
 impl QueryModel for NoParams {
     const PARAMETERS: &'static [&'static str] = &[];
     fn read(_: &mut QueryParams) -> Self {

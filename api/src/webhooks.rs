@@ -79,6 +79,65 @@ pub fn delivery_id(subscription_id: Uuid, position: i64) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// Whether a receiver may be at `ip`: a partner's URL must not reach into the network Carta runs
+/// in (its database, metadata services, other internal hosts). Loopback is allowed only when
+/// `allow_local` (development and tests).
+pub fn reachable(ip: std::net::IpAddr, allow_local: bool) -> bool {
+    use std::net::IpAddr;
+    if ip.is_loopback() {
+        return allow_local;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => reachable(IpAddr::V4(v4), allow_local),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00 // unique local
+                    || (first & 0xffc0) == 0xfe80) // link local
+            }
+        },
+    }
+}
+
+/// Resolves receivers' names to their public addresses only, at each delivery: a name checked
+/// once at subscription could later point inside (DNS rebinding).
+struct PublicResolver {
+    allow_local: bool,
+}
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_local = self.allow_local;
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let allowed: Vec<std::net::SocketAddr> = found
+                .filter(|address| reachable(address.ip(), allow_local))
+                .collect();
+            if allowed.is_empty() {
+                return Err("o endereço do destino não é público".into());
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
 /// Delivers for every due subscription; several may run at once, on any instance.
 #[derive(Clone)]
 pub struct Deliverer {
@@ -102,9 +161,15 @@ impl Outcome {
 }
 
 impl Deliverer {
-    pub fn new(pool: DbPool, settings: WebhookSettings) -> Result<Deliverer, reqwest::Error> {
+    pub fn new(pool: DbPool, mut settings: WebhookSettings) -> Result<Deliverer, reqwest::Error> {
+        // A lease must outlast the attempt it covers, or another worker could start delivering
+        // the same subscription while this one still waits for an answer.
+        settings.lease = settings.lease.max(settings.timeout * 3);
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
+            .dns_resolver(std::sync::Arc::new(PublicResolver {
+                allow_local: settings.allow_http_localhost,
+            }))
             // A redirect is the receiver's misconfiguration, and following one could send the
             // signed body somewhere nobody subscribed.
             .redirect(reqwest::redirect::Policy::none())
@@ -225,6 +290,20 @@ impl Deliverer {
                 }
             }
         };
+        let literal = reqwest::Url::parse(&lease.url)
+            .ok()
+            .and_then(|url| {
+                url.host_str()
+                    .map(|host| host.trim_matches(['[', ']']).to_owned())
+            })
+            .and_then(|host| host.parse::<std::net::IpAddr>().ok());
+        if literal.is_some_and(|ip| !reachable(ip, self.settings.allow_http_localhost)) {
+            return Outcome {
+                status: None,
+                error: Some("endereço não público".to_owned()),
+                took: started.elapsed(),
+            };
+        }
         let delivery = delivery_id(lease.subscription_id, change.position).to_string();
         let sent = self
             .client
@@ -264,15 +343,7 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "falha no envio"
     };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = cause.to_string();
-        source = cause.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
+    // Only the kind: the causes (resolver and TLS messages, refused ports) would map the
+    // network behind the receiver's name for whoever reads the log.
+    kind.to_owned()
 }

@@ -42,6 +42,8 @@ impl Role {
 pub struct Principal {
     /// The token's subject: a client id or a person's id at the identity provider.
     pub subject: String,
+    /// The identity provider that vouches for the subject; `None` for Carta's own tokens.
+    pub issuer: Option<String>,
     /// The OAuth client, when the token was issued to one.
     pub client_id: Option<String>,
     pub role: Role,
@@ -71,6 +73,15 @@ impl Denied {
 }
 
 impl Principal {
+    /// Who owns what this caller creates for itself (webhook subscriptions): two identity
+    /// providers may both have a subject "42", and they are different people.
+    pub fn owner_key(&self) -> String {
+        match &self.issuer {
+            None => self.subject.clone(),
+            Some(issuer) => format!("{issuer}#{}", self.subject),
+        }
+    }
+
     /// Requires `role` (or a higher one), and, unless the caller is an admin, that `organization`
     /// is one of the caller's. `None` means a platform-wide action.
     pub fn require(&self, role: Role, organization: Option<Uuid>) -> Result<(), Denied> {
@@ -94,6 +105,7 @@ mod tests {
     fn caller(role: Role, organizations: Vec<Uuid>) -> Principal {
         Principal {
             subject: "s".into(),
+            issuer: None,
             client_id: None,
             role,
             organizations,

@@ -21,7 +21,7 @@ pub struct Change {
 }
 
 impl Change {
-    /// The public read path of the resource.
+    /// The public address of the resource, as of this change.
     pub fn href(&self) -> String {
         let collection = match self.resource.as_str() {
             "service" => "services",
@@ -30,7 +30,9 @@ impl Change {
             "topic" => "topics",
             _ => "life-events",
         };
-        format!("/v1/{collection}/{}", self.id)
+        // Unique to this change: no HTTP cache (nor this instance's memory) can answer it with
+        // the copy from before it.
+        format!("/v1/{collection}/{}?change={}", self.id, self.position)
     }
 }
 

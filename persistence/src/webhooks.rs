@@ -236,6 +236,17 @@ pub struct Lease {
     pub attempts: i32,
 }
 
+/// The database's clock plus `span`: leases are timed by one clock, whatever the instances' own
+/// clocks say, so two workers never both believe they hold one.
+fn database_time_in(
+    span: std::time::Duration,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>> {
+    diesel::dsl::sql(&format!(
+        "now() + make_interval(secs => {})",
+        span.as_secs_f64()
+    ))
+}
+
 /// Leases one subscription due at `due_at` that has entries after its cursor; `None` when none is
 /// free. Rows another worker is claiming are skipped, and a held lease is left alone until it
 /// expires.
@@ -244,10 +255,8 @@ pub async fn claim(
     due_at: DateTime<Utc>,
     lease_for: std::time::Duration,
 ) -> Result<Option<Lease>, StoreError> {
-    let lease_until = Utc::now()
-        + chrono::Duration::from_std(lease_for).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let lease_until = database_time_in(lease_for);
     conn.transaction::<_, StoreError, _>(async |conn| {
-        let now = Utc::now();
         let pending = diesel::dsl::exists(
             public_changes::table
                 .filter(public_changes::position.gt(webhook_subscriptions::cursor.nullable())),
@@ -258,7 +267,7 @@ pub async fn claim(
             .filter(
                 webhook_subscriptions::leased_until
                     .is_null()
-                    .or(webhook_subscriptions::leased_until.lt(now)),
+                    .or(webhook_subscriptions::leased_until.lt(diesel::dsl::now)),
             )
             .filter(pending)
             .order(webhook_subscriptions::next_attempt_at.asc())
@@ -311,7 +320,7 @@ macro_rules! leased {
         webhook_subscriptions::table
             .filter(webhook_subscriptions::id.eq($lease.subscription_id))
             .filter(webhook_subscriptions::lease_token.eq($lease.token))
-            .filter(webhook_subscriptions::leased_until.gt(Utc::now()))
+            .filter(webhook_subscriptions::leased_until.gt(diesel::dsl::now))
     };
 }
 
@@ -323,8 +332,7 @@ pub async fn advance(
     position: i64,
     renew_for: std::time::Duration,
 ) -> Result<bool, StoreError> {
-    let until = Utc::now()
-        + chrono::Duration::from_std(renew_for).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let until = database_time_in(renew_for);
     let updated = diesel::update(leased!(lease))
         .set((
             webhook_subscriptions::cursor.eq(position),

@@ -32,12 +32,13 @@ async fn execute(db: &TestDb, sql: &str) {
 async fn public_reads_carry_strong_validators_and_answer_conditional_requests_with_304() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
+    // A change is dated once its second is over (see the undated answers test).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     for uri in [
         DETAIL,
         "/v1/services?per_page=5",
         "/v1/services?q=empresa",
         "/v1/organizations",
-        "/v1/organizations/detran-mt",
         "/v1/topics",
         "/v1/locations",
         "/v1/search/suggest?q=emp",
@@ -101,6 +102,18 @@ async fn public_reads_carry_strong_validators_and_answer_conditional_requests_wi
         assert_eq!(both.status, 200, "{uri}");
     }
 
+    // A record read from the database for each request is validated by its tag alone: its
+    // counts may change without the catalogue's last change date moving.
+    let organization = get(&app, "/v1/organizations/detran-mt").await;
+    let tag = organization.header("etag").unwrap().to_owned();
+    assert!(organization.header("last-modified").is_none());
+    let revalidated = send(
+        &app,
+        with("/v1/organizations/detran-mt", &[("If-None-Match", &tag)]),
+    )
+    .await;
+    assert_eq!(revalidated.status, 304);
+
     // Errors and probes are not validated.
     let missing = get(&app, "/v1/services/nao-existe").await;
     assert_eq!(missing.status, 404);
@@ -153,6 +166,16 @@ async fn published_pages_are_served_from_memory_until_the_catalogue_changes() {
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(get(&app, DETAIL).await.text, first.text);
+    // An address from the change feed is read fresh.
+    let fresh = get(&app, &format!("{DETAIL}?change=7")).await;
+    assert_eq!(fresh.json()["name"], "Renomeado por fora");
+    assert_eq!(get(&app, DETAIL).await.text, first.text, "and not kept");
+    get(&app, &format!("{DETAIL}?change=x"))
+        .await
+        .problem(422, "invalid_query");
+    get(&app, &format!("{DETAIL}?page=2"))
+        .await
+        .problem(422, "invalid_query");
     assert_eq!(
         get(&app, "/v1/services?organization=sefaz-mt").await.text,
         list.text
@@ -415,4 +438,37 @@ async fn lists_take_modified_after_and_minimal_fields() {
         assert_eq!(error["code"], code, "{uri}: {problem}");
         assert!(error.to_string().contains(parameter), "{uri}: {problem}");
     }
+}
+
+#[actix_web::test]
+async fn answers_are_not_dated_within_the_second_of_a_change() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(get(&app, DETAIL).await.header("last-modified").is_some());
+    execute(
+        &db,
+        "UPDATE services SET updated_at = now() WHERE slug = 'abrir-empresa'",
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    // Another change may follow within this second under the same date: the client must rely on
+    // the tag until the second is over.
+    let fresh = get(&app, DETAIL).await;
+    if let Some(modified) = fresh.header("last-modified") {
+        let modified = httpdate_seconds(modified);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(modified < now, "dated within its own second");
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(get(&app, DETAIL).await.header("last-modified").is_some());
+}
+
+fn httpdate_seconds(value: &str) -> u64 {
+    let at = chrono::DateTime::parse_from_rfc2822(value).unwrap();
+    u64::try_from(at.timestamp()).unwrap()
 }

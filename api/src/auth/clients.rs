@@ -13,6 +13,7 @@ use crate::error::ApiError;
 fn operator() -> Principal {
     Principal {
         subject: "carta-cli".into(),
+        issuer: None,
         client_id: None,
         role: Role::Admin,
         organizations: Vec::new(),

@@ -186,6 +186,7 @@ impl Auth {
         let own = issuer == self.settings.issuer;
         Ok(Principal {
             subject: claims.sub,
+            issuer: (!own).then_some(issuer.to_owned()),
             // Only Carta's own tokens name an OAuth client of Carta's: another issuer's
             // `client_id` would let it sign the audit log in someone else's name.
             client_id: claims.client_id.filter(|_| own),

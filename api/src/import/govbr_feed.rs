@@ -97,6 +97,15 @@ fn text(record: &Value, member: &str, ignored: &mut Vec<String>) -> Option<Strin
     raw_text(record, member, ignored).map(|value| value.trim().to_owned())
 }
 
+/// An absolute http(s) address: what the feed gives is shown to citizens as a link, so a
+/// `javascript:` or relative one is not taken.
+fn web_address(value: String) -> Option<String> {
+    reqwest::Url::parse(&value)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        .map(|_| value)
+}
+
 /// An id: a string or a number.
 fn identifier(value: Option<&Value>) -> Option<String> {
     match value? {
@@ -164,6 +173,7 @@ pub fn parse_record(record: &Value) -> Result<FeedRecord, String> {
         (Some(_), None) => return Err("no `url`".into()),
         (None, None) => return Err("no `name` nor `url`".into()),
     };
+    let url = web_address(url).ok_or("`url` is not an http(s) address")?;
     let external_id = identifier(record.get("id")).unwrap_or_else(|| url.clone());
     let updated_at = text(record, "date", &mut ignored).and_then(|date| {
         let parsed = parse_date(&date);
@@ -179,7 +189,13 @@ pub fn parse_record(record: &Value) -> Result<FeedRecord, String> {
             let found = text(organization, "name", &mut inner).map(|name| FeedOrganization {
                 id: identifier(organization.get("id")),
                 name,
-                url: text(organization, "url", &mut inner),
+                url: text(organization, "url", &mut inner).and_then(|url| {
+                    let address = web_address(url);
+                    if address.is_none() {
+                        inner.push("url".into());
+                    }
+                    address
+                }),
             });
             if found.is_none() {
                 inner.push("name".into());
@@ -485,7 +501,19 @@ mod tests {
         assert!(parse_record(&json!({"name": "A"})).is_err());
         assert!(parse_record(&json!({"url": "https://x/a", "name": "  "})).is_err());
         assert!(parse_record(&json!(["not", "an", "object"])).is_err());
-        let bad_date = parse_record(&json!({"name": "A", "url": "u", "date": "ontem"})).unwrap();
+        for link in ["javascript:alert(1)", "/servicos/a", "ftp://x/a"] {
+            assert!(
+                parse_record(&json!({"name": "A", "url": link})).is_err(),
+                "{link}"
+            );
+        }
+        let org = parse_record(&json!({"name": "A", "url": "https://x/a",
+            "organization": {"name": "B", "url": "javascript:alert(1)"}}))
+        .unwrap();
+        assert_eq!(org.organization.unwrap().url, None);
+        assert_eq!(org.ignored, vec!["organization/url"]);
+        let bad_date =
+            parse_record(&json!({"name": "A", "url": "https://x/u", "date": "ontem"})).unwrap();
         assert_eq!(bad_date.updated_at, None);
         assert_eq!(bad_date.ignored, vec!["date"]);
     }

@@ -96,6 +96,9 @@ impl GovbrFeedItem {
     }
 }
 
+/// Bulk exports one instance runs at once (see `AppState::exports`); more are refused with a 503.
+pub const CONCURRENT_EXPORTS: usize = 4;
+
 /// The published services of `scope`, rendered page by page between `head` and `tail`. The
 /// connection is taken before answering, so an unavailable database is a 503 rather than a cut
 /// stream; a failure mid-stream aborts the response, so a client never takes a part for the whole.
@@ -109,11 +112,17 @@ async fn export_stream<R>(
 where
     R: FnMut(Vec<Service>) -> Result<Vec<u8>, ApiError> + 'static,
 {
+    let slot = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy { retry_after_s: 30 })?;
     let mut conn = state.connection().await?;
     // Two pages in flight at most: a slow client slows the reading, never fills memory.
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     actix_web::rt::spawn(async move {
         federation::send_published_services(&mut conn, scope, EXPORT_PAGE, sender).await;
+        drop(slot);
     });
     let pages = stream::unfold(receiver, |mut receiver| async move {
         let page = receiver.recv().await?;
@@ -155,11 +164,11 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
             headers(("Cache-Control" = String, description = "public, max-age=300"))),
         (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
             content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+        (status = 503, description = "Database unavailable, or too many exports running (`busy`); retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
 )]
-#[get("/federation/govbr")]
+#[get("/govbr")]
 pub async fn govbr_feed(
     state: web::Data<AppState>,
     _: Strict<NoParams>,
@@ -205,11 +214,11 @@ pub async fn govbr_feed(
             headers(("Content-Disposition" = String, description = "attachment; filename=\"carta-servicos.ndjson\""))),
         (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
             content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+        (status = 503, description = "Database unavailable, or too many exports running (`busy`); retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
 )]
-#[get("/export/services.ndjson")]
+#[get("/services.ndjson")]
 pub async fn export_ndjson(
     state: web::Data<AppState>,
     _: Strict<NoParams>,
@@ -260,7 +269,7 @@ fn joined<T>(items: &[T], name: impl Fn(&T) -> &str) -> String {
 
 fn csv_record(service: &Service, portal: &str) -> [String; 19] {
     let content = &service.content;
-    [
+    let record = [
         service.id.to_string(),
         service.slug.clone(),
         content.name.clone(),
@@ -290,7 +299,18 @@ fn csv_record(service: &Service, portal: &str) -> [String; 19] {
             .map(|at| at.to_rfc3339())
             .unwrap_or_default(),
         service.updated_at.to_rfc3339(),
-    ]
+    ];
+    record.map(inert)
+}
+
+/// A cell a spreadsheet will not run as a formula: texts come from agencies and imported
+/// feeds, and one starting with `=`, `+`, `-`, `@` or a control character would be evaluated
+/// (OWASP's CSV injection advice: a leading apostrophe).
+fn inert(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
 }
 
 /// Rows written to a buffer, quoted as RFC 4180 asks.
@@ -318,11 +338,11 @@ fn csv_rows<R: AsRef<[u8]>>(
             headers(("Content-Disposition" = String, description = "attachment; filename=\"carta-servicos.csv\""))),
         (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
             content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+        (status = 503, description = "Database unavailable, or too many exports running (`busy`); retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
 )]
-#[get("/export/services.csv")]
+#[get("/services.csv")]
 pub async fn export_csv(
     state: web::Data<AppState>,
     _: Strict<NoParams>,
@@ -338,4 +358,19 @@ pub async fn export_csv(
         .insert_header(attachment("carta-servicos.csv"))
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_evaluate_are_quoted() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(inert(formula.to_owned()), format!("'{formula}"));
+        }
+        for text in ["Renovar CNH", "2026-11-30T12:00:00+00:00", "true", ""] {
+            assert_eq!(inert(text.to_owned()), text);
+        }
+    }
 }

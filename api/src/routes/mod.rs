@@ -74,9 +74,19 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(reference_writes::replace_location)
                 .service(reference_writes::patch_location)
                 .service(reference_writes::delete_location)
-                .service(exports::govbr_feed)
-                .service(exports::export_ndjson)
-                .service(exports::export_csv)
+                // The bulk answers are streamed, so `http_caching` leaves them alone: they are
+                // compressed on the fly instead.
+                .service(
+                    scope::scope("/federation")
+                        .wrap(actix_web::middleware::Compress::default())
+                        .service(exports::govbr_feed),
+                )
+                .service(
+                    scope::scope("/export")
+                        .wrap(actix_web::middleware::Compress::default())
+                        .service(exports::export_ndjson)
+                        .service(exports::export_csv),
+                )
                 .service(changes::list_changes)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, Paginated};
-use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::query::{FeedRead, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::support::tagged;
 use crate::AppState;
@@ -115,12 +115,12 @@ pub async fn list_organizations(
 /// in `If-Match`.
 #[utoipa::path(
     tag = "organizations",
-    params(("id_or_slug" = String, Path, description = "Organization id (UUID) or slug", example = "detran-mt")),
+    params(("id_or_slug" = String, Path, description = "Organization id (UUID) or slug", example = "detran-mt"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
     responses(
         (status = 200, description = "The organization", body = Organization,
             headers(("ETag" = String, description = "Strong entity tag of its version (its service count is not part of it)"))),
         (status = 404, description = "Unknown organization", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+        (status = 422, description = "A parameter other than `change`, or a bad `change`", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
@@ -130,7 +130,7 @@ pub async fn list_organizations(
 pub async fn get_organization(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _: Strict<NoParams>,
+    _: Strict<FeedRead>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.connection().await?;
     reference_writes::find_organization(&mut conn, &path)

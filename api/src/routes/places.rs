@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, Paginated};
-use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::query::{FeedRead, NoParams, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::reference_writes;
 use crate::routes::support::tagged;
@@ -210,12 +210,12 @@ pub async fn get_municipality(
 /// Get a service unit. Its `ETag` is what writes expect in `If-Match`.
 #[utoipa::path(
     tag = "places",
-    params(("id" = Uuid, Path, description = "Location id")),
+    params(("id" = Uuid, Path, description = "Location id"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
     responses(
         (status = 200, description = "The service unit", body = Location,
             headers(("ETag" = String, description = "Strong entity tag of its version (the names of its organization and municipality are not part of it)"))),
         (status = 404, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+        (status = 422, description = "A parameter other than `change`, or a bad `change`", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
@@ -225,7 +225,7 @@ pub async fn get_municipality(
 pub async fn get_location(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _: Strict<NoParams>,
+    _: Strict<FeedRead>,
 ) -> ApiResult<HttpResponse> {
     // A malformed id names no location: 404, like any unknown id.
     let id = Uuid::parse_str(&path)

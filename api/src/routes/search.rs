@@ -4,7 +4,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiResult, Problem};
 use crate::query::{QueryModel, QueryParams, Strict};
-use crate::routes::answers::cached_answer;
+use crate::routes::answers::{cached_answer, list_key};
 use crate::search::Suggestion;
 use crate::AppState;
 
@@ -68,8 +68,7 @@ pub async fn suggest(
 ) -> ApiResult<HttpResponse> {
     let SuggestParams { text, limit } = query.0;
     // Keystrokes repeat across citizens even more than searches: answers are cached alike.
-    let key = format!("suggest?{}", req.query_string());
-    cached_answer(&state, &key, || {
+    cached_answer(&state, &list_key(&req), || {
         let items = match text {
             Some(text) => state.search.suggest(&text, limit as usize)?,
             None => Vec::new(),

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, PAGE_PARAMETERS};
-use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::query::{FeedRead, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_answer, cached_reply, list_key, remember};
 use crate::search::{Facets, Highlights, SearchRequest};
 use crate::AppState;
@@ -231,7 +231,7 @@ pub async fn list_services(
         })
         .await;
     };
-    cached_answer(&state, req.query_string(), || {
+    cached_answer(&state, &list_key(&req), || {
         let results = state.search.search(&SearchRequest {
             text,
             filter,
@@ -264,7 +264,7 @@ pub async fn list_services(
 /// conditional cases), deadlines, organization, topics, places and the Lei 13.460 checklist.
 #[utoipa::path(
     tag = "services",
-    params(("id_or_slug" = String, Path, description = "Service id (UUID) or slug", example = "renovar-cnh")),
+    params(("id_or_slug" = String, Path, description = "Service id (UUID) or slug", example = "renovar-cnh"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
     responses(
         (status = 200, description = "The service", body = Service),
         (status = 308, description = "The service was renamed: `Location` has its current address"),
@@ -272,7 +272,7 @@ pub async fn list_services(
             content_type = "application/problem+json"),
         (status = 410, description = "The service was archived", body = Problem,
             content_type = "application/problem+json"),
-        (status = 422, description = "Query parameters given: this endpoint takes none", body = Problem,
+        (status = 422, description = "A parameter other than `change`, or a bad `change`", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
@@ -283,15 +283,19 @@ pub async fn get_service(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _: Strict<NoParams>,
+    query: Strict<FeedRead>,
 ) -> ApiResult<HttpResponse> {
+    let fresh = query.0.change.is_some();
     // A published page costs no database round trip until the catalogue changes.
-    if let Some(cached) = state.search.cached(req.path()) {
+    if let Some(cached) = state.search.cached(req.path()).filter(|_| !fresh) {
         return Ok(cached.response());
     }
     let generation = state.search.generation();
     let mut conn = state.connection().await?;
     if let Some(service) = reads::find_service(&mut conn, &path).await? {
+        if fresh {
+            return Ok(HttpResponse::Ok().json(service));
+        }
         return remember(&state, req.path(), generation, &service, None);
     }
     match editing::not_published(&mut conn, &path).await? {

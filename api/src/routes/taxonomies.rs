@@ -5,7 +5,7 @@ use domain::taxonomy::{
 use persistence::{reads, reference_writes};
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::query::{NoParams, Strict};
+use crate::query::{FeedRead, NoParams, Strict};
 use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::support::tagged;
 use crate::AppState;
@@ -60,12 +60,12 @@ pub async fn list_life_events(
 /// writes expect in `If-Match`.
 #[utoipa::path(
     tag = "taxonomies",
-    params(("id_or_slug" = String, Path, description = "Topic id (UUID) or slug", example = "transito-e-veiculos")),
+    params(("id_or_slug" = String, Path, description = "Topic id (UUID) or slug", example = "transito-e-veiculos"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
     responses(
         (status = 200, description = "The topic", body = TopicDetail,
             headers(("ETag" = String, description = "Strong entity tag of its version (counts and the names of its parent and sub-topics are not part of it)"))),
         (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter other than `change`, or a bad `change`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -74,7 +74,7 @@ pub async fn list_life_events(
 pub async fn get_topic(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _: Strict<NoParams>,
+    _: Strict<FeedRead>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.connection().await?;
     reference_writes::find_topic(&mut conn, &path)
@@ -87,12 +87,12 @@ pub async fn get_topic(
 /// `If-Match`.
 #[utoipa::path(
     tag = "taxonomies",
-    params(("id_or_slug" = String, Path, description = "Life event id (UUID) or slug")),
+    params(("id_or_slug" = String, Path, description = "Life event id (UUID) or slug"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
     responses(
         (status = 200, description = "The life event", body = LifeEvent,
             headers(("ETag" = String, description = "Strong entity tag of its version (the count is not part of it)"))),
         (status = 404, description = "Unknown life event", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter other than `change`, or a bad `change`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -101,7 +101,7 @@ pub async fn get_topic(
 pub async fn get_life_event(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _: Strict<NoParams>,
+    _: Strict<FeedRead>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.connection().await?;
     reference_writes::find_life_event(&mut conn, &path)

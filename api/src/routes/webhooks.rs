@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, PageParams, PageQuery, Paginated};
 use crate::query::{NoParams, Strict};
 use crate::routes::support::{read_body, request_id};
+use crate::webhooks::reachable;
 use crate::AppState;
 
 const MAX_PATTERNS: usize = 20;
@@ -62,8 +63,19 @@ fn rules(allow_http_localhost: bool) -> impl Fn(&NewWebhook) -> Vec<FieldError> 
                 let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
                 let scheme_ok = url.scheme() == "https"
                     || (url.scheme() == "http" && local && allow_http_localhost);
+                let literal = url
+                    .host_str()
+                    .map(|host| host.trim_matches(['[', ']']))
+                    .and_then(|host| host.parse::<std::net::IpAddr>().ok());
                 if !scheme_ok || url.host_str().is_none() {
                     errors.push(invalid("/url", "Use uma URL https://."));
+                } else if literal.is_some_and(|ip| !reachable(ip, allow_http_localhost))
+                    || (local && !allow_http_localhost)
+                {
+                    errors.push(invalid(
+                        "/url",
+                        "O destino precisa ser um endereço público da internet.",
+                    ));
                 } else if !url.username().is_empty() || url.password().is_some() {
                     errors.push(invalid("/url", "A URL não pode conter credenciais."));
                 }
@@ -101,7 +113,9 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Webho
     };
     let mut conn = state.connection().await?;
     match store::find(&mut conn, id).await? {
-        Some(found) if caller.0.role == Role::Admin || found.owner == caller.0.subject => Ok(found),
+        Some(found) if caller.0.role == Role::Admin || found.owner == caller.0.owner_key() => {
+            Ok(found)
+        }
         _ => Err(not_found),
     }
 }
@@ -133,10 +147,7 @@ pub async fn create_webhook(
     if new.owner.is_some() {
         caller.require(Role::Admin, None)?;
     }
-    let owner = new
-        .owner
-        .clone()
-        .unwrap_or_else(|| caller.0.subject.clone());
+    let owner = new.owner.clone().unwrap_or_else(|| caller.0.owner_key());
     let mut events: Vec<String> = Vec::new();
     for pattern in new.events {
         if !events.contains(&pattern) {
@@ -189,7 +200,8 @@ pub async fn list_webhooks(
     caller: Caller,
     query: Strict<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let owner = (caller.0.role != Role::Admin).then_some(caller.0.subject.as_str());
+    let own = caller.0.owner_key();
+    let owner = (caller.0.role != Role::Admin).then_some(own.as_str());
     let mut conn = state.connection().await?;
     let page = store::list(&mut conn, owner, query.0 .0).await?;
     pagination::respond(&req, query.0 .0, page)

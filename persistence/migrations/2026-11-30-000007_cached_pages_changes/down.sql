@@ -1,3 +1,5 @@
+DROP TRIGGER related_services_catalogue_changes ON related_services;
+DROP FUNCTION record_related_service_links_change();
 DROP TRIGGER locations_changes ON locations;
 DELETE FROM catalogue_changes WHERE entity = 'location';
 ALTER TABLE catalogue_changes DROP CONSTRAINT catalogue_changes_entity_check;
