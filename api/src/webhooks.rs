@@ -347,3 +347,35 @@ fn describe(error: &reqwest::Error) -> String {
     // network behind the receiver's name for whoever reads the log.
     kind.to_owned()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::reachable;
+
+    #[test]
+    fn receivers_must_be_public_addresses() {
+        for public in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+            assert!(reachable(public.parse().unwrap(), false), "{public}");
+        }
+        for internal in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.0.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!reachable(internal.parse().unwrap(), false), "{internal}");
+        }
+        assert!(reachable("127.0.0.1".parse().unwrap(), true));
+        assert!(reachable("::1".parse().unwrap(), true));
+    }
+}

@@ -493,3 +493,34 @@ async fn exports_stream_every_published_service_as_ndjson_and_csv() {
         get(&app, uri).await.problem(422, "invalid_query");
     }
 }
+
+#[actix_web::test]
+async fn exports_beyond_the_instances_slots_are_refused_for_a_while() {
+    let db = TestDb::seeded().await;
+    let mut state = state(&db).await;
+    state.exports = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+    let slots = state.exports.clone();
+    let app = actix_web::test::init_service(build_app(state).unwrap()).await;
+    // A finished export gives its slot back.
+    for _ in 0..2 {
+        let export = get(&app, "/v1/export/services.csv").await;
+        assert_eq!(export.status, 200, "{}", export.text);
+        for _ in 0..100 {
+            if slots.available_permits() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    // While every slot is taken, the next export is a 503 to retry later, not a queue.
+    let _held = slots.clone().acquire_owned().await.unwrap();
+    for uri in [
+        "/v1/export/services.ndjson",
+        "/v1/export/services.csv",
+        "/v1/federation/govbr",
+    ] {
+        let busy = get(&app, uri).await;
+        busy.problem(503, "busy");
+        assert_eq!(busy.header("retry-after"), Some("30"), "{uri}");
+    }
+}

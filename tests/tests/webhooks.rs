@@ -406,6 +406,24 @@ async fn partners_manage_only_their_own_subscriptions() {
     send(&app, create(&b, json!({"url": "nonsense", "events": []})))
         .await
         .problem(422, "invalid_body");
+    // A subscription cannot reach into the network Carta runs in.
+    for internal in [
+        "https://10.0.0.5/hook",
+        "https://192.168.1.1/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://100.64.0.1/hook",
+        "https://[fd00::1]/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://0.0.0.0/hook",
+    ] {
+        let refused = send(&app, create(&b, json!({"url": internal, "events": ["*"]})))
+            .await
+            .problem(422, "invalid_body");
+        assert_eq!(
+            refused["errors"][0]["pointer"], "/url",
+            "{internal}: {refused}"
+        );
+    }
     send(
         &app,
         request(
