@@ -292,3 +292,16 @@ pub async fn negotiate(
         response.set_body(BoxBody::new(body)),
     ))
 }
+
+/// HEAD is GET without the body (RFC 9110 §9.3.2), which caches and link checkers use: routes are
+/// declared for GET, and the HTTP codec, which saw the request come as HEAD, sends only the
+/// headers (with the length the body would have).
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}

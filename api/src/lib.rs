@@ -275,6 +275,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(http_caching::negotiate))
         .wrap(cors(&write_origins))
+        .wrap(actix_web::middleware::from_fn(http_caching::head_as_get))
         .wrap(actix_web::middleware::from_fn(middleware::request_id)))
 }
 

@@ -114,6 +114,18 @@ async fn public_reads_carry_strong_validators_and_answer_conditional_requests_wi
     .await;
     assert_eq!(revalidated.status, 304);
 
+    // HEAD answers as GET does (the server sends no body for it).
+    let head = send(
+        &app,
+        TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri(DETAIL)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(head.status, 200);
+    assert!(head.header("etag").is_some());
+
     // Errors and probes are not validated.
     let missing = get(&app, "/v1/services/nao-existe").await;
     assert_eq!(missing.status, 404);
