@@ -132,8 +132,22 @@ pub struct Topic {
     /// Published-service tags on this topic and its descendants (a service tagged at two levels of
     /// one branch counts twice).
     pub service_count: i64,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
     #[schema(no_recursion)]
     pub children: Vec<Topic>,
+}
+
+impl Topic {
+    /// The tree kept to the topics changed after `after`, with the ancestors that place them.
+    pub fn changed_after(nodes: Vec<Topic>, after: chrono::DateTime<chrono::Utc>) -> Vec<Topic> {
+        nodes
+            .into_iter()
+            .filter_map(|mut node| {
+                node.children = Topic::changed_after(node.children, after);
+                (node.updated_at > after || !node.children.is_empty()).then_some(node)
+            })
+            .collect()
+    }
 }
 
 /// One topic with its place in the tree, as read and written one at a time.
@@ -172,6 +186,7 @@ pub struct LifeEvent {
     pub description: Option<String>,
     /// Published services linked to this life event.
     pub service_count: i64,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A flat topic row; `into_tree` assembles them.
@@ -184,6 +199,7 @@ pub struct TopicRow {
     pub description: Option<String>,
     /// Published services tagged with exactly this topic.
     pub own_service_count: i64,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Builds the topic forest from flat rows, sorted by name at every level. A node's count is its own
@@ -203,6 +219,7 @@ pub fn into_tree(rows: Vec<TopicRow>) -> Vec<Topic> {
                     name: row.name.clone(),
                     description: row.description.clone(),
                     service_count,
+                    updated_at: row.updated_at,
                     children,
                 }
             })
@@ -239,6 +256,7 @@ mod tests {
                 name: "CNH".into(),
                 description: None,
                 own_service_count: 2,
+                updated_at: chrono::DateTime::UNIX_EPOCH,
             },
             TopicRow {
                 id: root,
@@ -247,11 +265,19 @@ mod tests {
                 name: "Trânsito".into(),
                 description: None,
                 own_service_count: 1,
+                updated_at: chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(1),
             },
         ];
         let tree = into_tree(rows);
         assert_eq!(tree.len(), 1);
         assert_eq!(tree[0].service_count, 3);
         assert_eq!(tree[0].children[0].slug, "cnh");
+        // Only the root changed after day 0: it stays, without the unchanged child.
+        let changed = Topic::changed_after(tree.clone(), chrono::DateTime::UNIX_EPOCH);
+        assert_eq!(changed.len(), 1);
+        assert!(changed[0].children.is_empty());
+        // Nothing changed after day 1.
+        let later = chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(1);
+        assert!(Topic::changed_after(tree, later).is_empty());
     }
 }

@@ -520,18 +520,29 @@ pub async fn topic_tree(conn: &mut AsyncPgConnection) -> Result<Vec<Topic>, Stor
             topics::slug,
             topics::name,
             topics::description,
+            topics::updated_at,
         ))
-        .load::<(Uuid, Option<Uuid>, String, String, Option<String>)>(conn)
+        .load::<(
+            Uuid,
+            Option<Uuid>,
+            String,
+            String,
+            Option<String>,
+            chrono::DateTime<chrono::Utc>,
+        )>(conn)
         .await?
         .into_iter()
-        .map(|(id, parent_id, slug, name, description)| TopicRow {
-            own_service_count: counts.get(&id).copied().unwrap_or(0),
-            id,
-            parent_id,
-            slug,
-            name,
-            description,
-        })
+        .map(
+            |(id, parent_id, slug, name, description, updated_at)| TopicRow {
+                own_service_count: counts.get(&id).copied().unwrap_or(0),
+                updated_at,
+                id,
+                parent_id,
+                slug,
+                name,
+                description,
+            },
+        )
         .collect();
     Ok(into_tree(rows))
 }
@@ -552,13 +563,21 @@ pub async fn list_life_events(conn: &mut AsyncPgConnection) -> Result<Vec<LifeEv
             life_events::slug,
             life_events::name,
             life_events::description,
+            life_events::updated_at,
         ))
         .order(life_events::name.asc())
-        .load::<(Uuid, String, String, Option<String>)>(conn)
+        .load::<(
+            Uuid,
+            String,
+            String,
+            Option<String>,
+            chrono::DateTime<chrono::Utc>,
+        )>(conn)
         .await?
         .into_iter()
-        .map(|(id, slug, name, description)| LifeEvent {
+        .map(|(id, slug, name, description, updated_at)| LifeEvent {
             service_count: counts.get(&id).copied().unwrap_or(0),
+            updated_at,
             id,
             slug,
             name,
@@ -571,6 +590,8 @@ pub async fn list_life_events(conn: &mut AsyncPgConnection) -> Result<Vec<LifeEv
 pub struct MunicipalityFilter {
     /// Two-letter state code.
     pub state: Option<String>,
+    /// Only those changed after this instant (incremental sync).
+    pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn list_municipalities(
@@ -585,6 +606,10 @@ pub async fn list_municipalities(
     if let Some(state) = &filter.state {
         count_query = count_query.filter(municipalities::state.eq(state.clone()));
         query = query.filter(municipalities::state.eq(state.clone()));
+    }
+    if let Some(after) = filter.modified_after {
+        count_query = count_query.filter(municipalities::updated_at.gt(after));
+        query = query.filter(municipalities::updated_at.gt(after));
     }
     let total: i64 = count_query.count().get_result(conn).await?;
     let items = query

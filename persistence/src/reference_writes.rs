@@ -942,6 +942,7 @@ pub async fn find_life_event(
             name,
             description,
             service_count,
+            updated_at,
         },
     }))
 }

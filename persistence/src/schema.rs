@@ -105,6 +105,7 @@ diesel::table! {
         lat -> Float8,
         lon -> Float8,
         is_capital -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 

@@ -426,7 +426,89 @@ async fn lists_take_modified_after_and_minimal_fields() {
         ["id"]
     );
 
+    // The taxonomies: life events flat, topics as a tree keeping the ancestors of a change.
+    execute(
+        &db,
+        "UPDATE life_events SET updated_at = '2020-01-01T00:00:00Z'; \
+         UPDATE life_events SET updated_at = '2026-06-01T00:00:00Z' \
+           WHERE slug = (SELECT slug FROM life_events ORDER BY slug LIMIT 1); \
+         UPDATE topics SET updated_at = '2020-01-01T00:00:00Z'; \
+         UPDATE topics SET updated_at = '2026-06-01T00:00:00Z' \
+           WHERE id = (SELECT id FROM topics WHERE parent_id IS NOT NULL ORDER BY slug LIMIT 1)",
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let events: Value = get(
+        &app,
+        "/v1/life-events?modified_after=2025-01-01T00:00:00Z&fields=slug,updated_at",
+    )
+    .await
+    .json();
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["slug", "updated_at"]
+    );
+    let topics: Value = get(
+        &app,
+        "/v1/topics?modified_after=2025-01-01T00:00:00Z&fields=id,updated_at",
+    )
+    .await
+    .json();
+    let roots = topics.as_array().unwrap();
+    assert_eq!(roots.len(), 1, "the changed topic's root only: {topics}");
+    assert_eq!(
+        roots[0]["updated_at"], "2020-01-01T00:00:00Z",
+        "an unchanged ancestor"
+    );
+    let children = roots[0]["children"].as_array().unwrap();
+    assert_eq!(children.len(), 1, "{topics}");
+    assert_eq!(children[0]["updated_at"], "2026-06-01T00:00:00Z");
+    let mut keys: Vec<&String> = children[0].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["children", "id", "updated_at"]);
+
+    // Municipalities: any write dates the row.
+    let before: Value = get(&app, "/v1/municipalities?state=MT&per_page=1")
+        .await
+        .json();
+    assert!(before["total"].as_i64().unwrap() > 100);
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    execute(
+        &db,
+        "UPDATE municipalities SET name = 'Cuiabá (capital)' WHERE ibge_code = 5103403",
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let changed: Value = get(
+        &app,
+        &format!(
+            "/v1/municipalities?modified_after={}&fields=ibge_code",
+            since.replace('+', "%2B")
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(changed["total"], 1, "{changed}");
+    assert_eq!(
+        changed["items"][0],
+        serde_json::json!({"ibge_code": 5103403})
+    );
+
     for (uri, parameter, code) in [
+        (
+            "/v1/municipalities?fields=updated_at",
+            "fields",
+            "unknown_field",
+        ),
+        ("/v1/topics?fields=parent", "fields", "unknown_field"),
+        (
+            "/v1/life-events?modified_after=0",
+            "modified_after",
+            "invalid",
+        ),
         ("/v1/organizations?fields=secret", "fields", "unknown_field"),
         (
             "/v1/locations?modified_after=x",

@@ -22,6 +22,11 @@ pub struct MunicipalityListQuery {
     /// Two-letter state code, e.g. `MT`.
     #[param(example = "MT")]
     state: Option<String>,
+    /// Only municipalities changed after this instant (RFC 3339).
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these members in each item, comma-separated, e.g. `ibge_code,name`.
+    #[param(example = "ibge_code,name")]
+    fields: Option<String>,
     #[param(minimum = 1, default = 1)]
     page: Option<u32>,
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -31,10 +36,15 @@ pub struct MunicipalityListQuery {
 pub struct MunicipalityList {
     filter: MunicipalityFilter,
     page: PageRequest,
+    fields: Option<Vec<&'static str>>,
 }
 
+/// Members of a list item `fields` may choose.
+const MUNICIPALITY_FIELDS: &[&str] = &["ibge_code", "name", "state", "point", "is_capital"];
+
 impl QueryModel for MunicipalityList {
-    const PARAMETERS: &'static [&'static str] = &["state", "page", "per_page"];
+    const PARAMETERS: &'static [&'static str] =
+        &["state", "modified_after", "fields", "page", "per_page"];
 
     fn read(params: &mut QueryParams) -> Self {
         MunicipalityList {
@@ -48,8 +58,10 @@ impl QueryModel for MunicipalityList {
                     },
                     "use a sigla de duas letras da UF, como MT",
                 ),
+                modified_after: params.timestamp("modified_after"),
             },
             page: pagination::read_page(params),
+            fields: params.fields("fields", MUNICIPALITY_FIELDS),
         }
     }
 }
@@ -72,11 +84,16 @@ pub async fn list_municipalities(
     state: web::Data<AppState>,
     query: Strict<MunicipalityList>,
 ) -> ApiResult<HttpResponse> {
-    let MunicipalityList { filter, page } = query.0;
+    let MunicipalityList {
+        filter,
+        page,
+        fields,
+    } = query.0;
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
         let result = reads::list_municipalities(&mut conn, &filter, page).await?;
-        pagination::answer(&req, page, result)
+        let (body, link) = pagination::answer(&req, page, result)?;
+        Ok((pagination::project(&body, fields.as_deref())?, link))
     })
     .await
 }

@@ -3,19 +3,85 @@ use domain::taxonomy::{
     ChannelTypeCode, LifeEvent, SegmentCode, Topic, TopicDetail, VocabularyEntry,
 };
 use persistence::{reads, reference_writes};
+use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::query::{FeedRead, NoParams, Strict};
+use crate::query::{FeedRead, NoParams, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::support::tagged;
 use crate::AppState;
 
+/// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct TaxonomyListQuery {
+    /// Only those changed after this instant (RFC 3339); a topic tree keeps the ancestors that
+    /// place a changed topic.
+    #[param(example = "2026-11-30T12:00:00Z")]
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these members of each item, comma-separated, e.g. `id,updated_at` (a topic keeps
+    /// its `children`).
+    #[param(example = "id,updated_at")]
+    fields: Option<String>,
+}
+
+/// `modified_after` and `fields` of the taxonomy lists.
+pub struct TaxonomyList {
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    fields: Option<Vec<&'static str>>,
+}
+
+const TAXON_FIELDS: &[&str] = &[
+    "id",
+    "slug",
+    "name",
+    "description",
+    "service_count",
+    "updated_at",
+];
+
+impl QueryModel for TaxonomyList {
+    const PARAMETERS: &'static [&'static str] = &["modified_after", "fields"];
+
+    fn read(params: &mut QueryParams) -> Self {
+        TaxonomyList {
+            modified_after: params.timestamp("modified_after"),
+            fields: params.fields("fields", TAXON_FIELDS),
+        }
+    }
+}
+
+/// Keeps the chosen members of each node, and the `children` that hold the tree.
+fn project_nodes(nodes: &mut serde_json::Value, fields: &[&str]) {
+    for node in nodes.as_array_mut().into_iter().flatten() {
+        if let Some(node) = node.as_object_mut() {
+            node.retain(|name, _| name == "children" || fields.contains(&name.as_str()));
+            if let Some(children) = node.get_mut("children") {
+                project_nodes(children, fields);
+            }
+        }
+    }
+}
+
+fn answer<T: serde::Serialize>(
+    items: &[T],
+    fields: Option<&[&'static str]>,
+) -> ApiResult<(serde_json::Value, Option<String>)> {
+    let mut value = serde_json::to_value(items).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(fields) = fields {
+        project_nodes(&mut value, fields);
+    }
+    Ok((value, None))
+}
+
 /// The topic tree (áreas de interesse), with published-service counts.
 #[utoipa::path(
     tag = "taxonomies",
+    params(TaxonomyListQuery),
     responses(
         (status = 200, description = "Root topics with their children", body = Vec<Topic>),
-        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -24,11 +90,19 @@ use crate::AppState;
 pub async fn list_topics(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _: Strict<NoParams>,
+    query: Strict<TaxonomyList>,
 ) -> ApiResult<HttpResponse> {
+    let TaxonomyList {
+        modified_after,
+        fields,
+    } = query.0;
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
-        Ok((reads::topic_tree(&mut conn).await?, None))
+        let mut tree = reads::topic_tree(&mut conn).await?;
+        if let Some(after) = modified_after {
+            tree = Topic::changed_after(tree, after);
+        }
+        answer(&tree, fields.as_deref())
     })
     .await
 }
@@ -36,9 +110,10 @@ pub async fn list_topics(
 /// Life events (linhas da vida), with published-service counts.
 #[utoipa::path(
     tag = "taxonomies",
+    params(TaxonomyListQuery),
     responses(
         (status = 200, description = "Life events by name", body = Vec<LifeEvent>),
-        (status = 422, description = "Parameters given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -47,11 +122,19 @@ pub async fn list_topics(
 pub async fn list_life_events(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _: Strict<NoParams>,
+    query: Strict<TaxonomyList>,
 ) -> ApiResult<HttpResponse> {
+    let TaxonomyList {
+        modified_after,
+        fields,
+    } = query.0;
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
-        Ok((reads::list_life_events(&mut conn).await?, None))
+        let mut events = reads::list_life_events(&mut conn).await?;
+        if let Some(after) = modified_after {
+            events.retain(|event| event.updated_at > after);
+        }
+        answer(&events, fields.as_deref())
     })
     .await
 }

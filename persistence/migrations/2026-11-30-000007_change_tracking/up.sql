@@ -17,3 +17,18 @@ END
 $$;
 CREATE TRIGGER related_services_catalogue_changes AFTER INSERT OR UPDATE OR DELETE ON related_services
     FOR EACH ROW EXECUTE FUNCTION record_related_service_links_change();
+
+-- Municipalities had no change time, so a client could not ask for those changed since its last
+-- sync (`modified_after`). Loads (seed, IBGE updates) and API writes alike set it.
+ALTER TABLE municipalities ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+CREATE FUNCTION touch_municipality() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW IS DISTINCT FROM OLD THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER municipalities_touch BEFORE UPDATE ON municipalities
+    FOR EACH ROW EXECUTE FUNCTION touch_municipality();
+CREATE INDEX municipalities_updated ON municipalities (updated_at);

@@ -1,3 +1,6 @@
+DROP TRIGGER municipalities_touch ON municipalities;
+DROP FUNCTION touch_municipality();
+ALTER TABLE municipalities DROP COLUMN updated_at;
 DROP TRIGGER related_services_catalogue_changes ON related_services;
 DROP FUNCTION record_related_service_links_change();
 DROP TRIGGER locations_changes ON locations;
