@@ -275,6 +275,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(http_caching::negotiate))
         .wrap(cors(&write_origins))
+        .wrap(actix_web::middleware::from_fn(cors_refusals))
         .wrap(actix_web::middleware::from_fn(http_caching::head_as_get))
         .wrap(actix_web::middleware::from_fn(middleware::request_id)))
 }
@@ -326,6 +327,31 @@ fn cors(write_origins: &std::sync::Arc<[String]>) -> actix_cors::Cors {
             middleware::REQUEST_ID,
         ])
         .max_age(3600)
+}
+
+/// actix-cors answers a refused cross-origin request in plain text; the API answers every error
+/// as problem+json.
+async fn cors_refusals(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?.map_into_boxed_body();
+    let refusal = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<actix_cors::CorsError>())
+        .map(|error| error.to_string());
+    let Some(reason) = refusal else {
+        return Ok(response);
+    };
+    let (req, _) = response.into_parts();
+    let problem = ApiError::Forbidden(format!(
+        "O navegador não pode fazer esta chamada a partir desta origem ({reason})."
+    ));
+    Ok(ServiceResponse::new(
+        req,
+        actix_web::ResponseError::error_response(&problem),
+    ))
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
