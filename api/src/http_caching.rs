@@ -177,11 +177,13 @@ impl Conditions {
 /// another change within it would carry the same date and a client holding the first answer
 /// would be told it is current (`Last-Modified` has one-second resolution).
 fn settled(modified: std::time::SystemTime) -> bool {
-    let seconds = |at: std::time::SystemTime| {
-        at.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs())
-    };
-    seconds(modified) < seconds(std::time::SystemTime::now())
+    unix_seconds(modified) < unix_seconds(std::time::SystemTime::now())
+}
+
+/// Whole seconds since the Unix epoch: the resolution of HTTP dates.
+pub fn unix_seconds(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 /// The middleware. Responses marked `no-store` (health probes, the editable versions of the write

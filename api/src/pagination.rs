@@ -72,12 +72,13 @@ pub fn link_header(
     Ok(links.join(", "))
 }
 
-/// 200 with the envelope and its `Link` header.
+/// The envelope, its items reduced to `fields` (all when `None`), and its `Link` header.
 pub fn answer<T: Serialize>(
     req: &HttpRequest,
     request: PageRequest,
     page: Page<T>,
-) -> Result<(Paginated<T>, Option<String>), ApiError> {
+    fields: Option<&[&str]>,
+) -> Result<(serde_json::Value, Option<String>), ApiError> {
     let links = link_header(req, request, page.total)?;
     let body = Paginated {
         items: page.items,
@@ -85,7 +86,7 @@ pub fn answer<T: Serialize>(
         page: request.page,
         per_page: request.per_page,
     };
-    Ok((body, Some(links)))
+    Ok((project(&body, fields)?, Some(links)))
 }
 
 /// Documents the page parameters of a list that takes no others.
@@ -117,7 +118,7 @@ pub fn respond<T: Serialize>(
     request: PageRequest,
     page: Page<T>,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, links) = answer(req, request, page)?;
+    let (body, links) = answer(req, request, page, None)?;
     let mut response = HttpResponse::Ok();
     if let Some(links) = links {
         response.insert_header((header::LINK, links));
@@ -125,21 +126,28 @@ pub fn respond<T: Serialize>(
     Ok(response.json(body))
 }
 
-/// A list answer whose items keep only the `fields` chosen (all when `None`): `fields=id,updated_at`
-/// lets a client compare its copy with the catalogue at a fraction of the size.
+/// A list answer (an envelope's `items`, or a bare array) whose items keep only the `fields`
+/// chosen (all when `None`), and the `children` that hold a tree: `fields=id,updated_at` lets a
+/// client compare its copy with the catalogue at a fraction of the size.
 pub fn project<T: Serialize>(
     body: &T,
     fields: Option<&[&str]>,
 ) -> Result<serde_json::Value, ApiError> {
+    fn keep(items: &mut serde_json::Value, fields: &[&str]) {
+        for item in items.as_array_mut().into_iter().flatten() {
+            if let Some(item) = item.as_object_mut() {
+                item.retain(|name, _| name == "children" || fields.contains(&name.as_str()));
+                if let Some(children) = item.get_mut("children") {
+                    keep(children, fields);
+                }
+            }
+        }
+    }
     let mut value = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(fields) = fields {
-        if let Some(items) = value
-            .get_mut("items")
-            .and_then(|items| items.as_array_mut())
-        {
-            for item in items.iter_mut().filter_map(|item| item.as_object_mut()) {
-                item.retain(|name, _| fields.contains(&name.as_str()));
-            }
+        match value.get_mut("items") {
+            Some(items) => keep(items, fields),
+            None => keep(&mut value, fields),
         }
     }
     Ok(value)

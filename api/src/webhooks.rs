@@ -115,6 +115,12 @@ pub fn reachable(ip: std::net::IpAddr, allow_local: bool) -> bool {
     }
 }
 
+/// The address a URL names literally (`https://10.0.0.5/`), which no resolver is asked about.
+pub fn literal_address(url: &reqwest::Url) -> Option<std::net::IpAddr> {
+    // IPv6 hosts come bracketed.
+    url.host_str()?.trim_matches(['[', ']']).parse().ok()
+}
+
 /// Resolves receivers' names to their public addresses only, at each delivery: a name checked
 /// once at subscription could later point inside (DNS rebinding).
 struct PublicResolver {
@@ -292,11 +298,7 @@ impl Deliverer {
         };
         let literal = reqwest::Url::parse(&lease.url)
             .ok()
-            .and_then(|url| {
-                url.host_str()
-                    .map(|host| host.trim_matches(['[', ']']).to_owned())
-            })
-            .and_then(|host| host.parse::<std::net::IpAddr>().ok());
+            .and_then(|url| literal_address(&url));
         if literal.is_some_and(|ip| !reachable(ip, self.settings.allow_http_localhost)) {
             return Outcome {
                 status: None,
@@ -351,7 +353,7 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::reachable;
+    use super::{literal_address, reachable};
 
     #[test]
     fn receivers_must_be_public_addresses() {
@@ -377,5 +379,15 @@ mod tests {
         }
         assert!(reachable("127.0.0.1".parse().unwrap(), true));
         assert!(reachable("::1".parse().unwrap(), true));
+        let address = |url: &str| literal_address(&reqwest::Url::parse(url).unwrap());
+        assert_eq!(
+            address("https://[::1]:8443/x"),
+            Some("::1".parse().unwrap())
+        );
+        assert_eq!(
+            address("https://10.0.0.5/x"),
+            Some("10.0.0.5".parse().unwrap())
+        );
+        assert_eq!(address("https://parceiro.example.org/x"), None);
     }
 }

@@ -47,42 +47,23 @@ fn slug_candidate(base: &str, suffix: &str, attempt: usize) -> String {
     format!("{head}{tail}")
 }
 
-async fn free_service_slug(
-    conn: &mut AsyncPgConnection,
-    base: &str,
-    source: &str,
-) -> Result<String, StoreError> {
-    for attempt in 0.. {
-        let candidate = slug_candidate(base, source, attempt);
-        let taken: i64 = services::table
-            .filter(services::slug.eq(&candidate))
-            .count()
-            .get_result(conn)
-            .await?;
-        if taken == 0 {
-            return Ok(candidate);
+/// The first of `base`'s candidates for `source` that no row of `$table` holds.
+macro_rules! free_slug {
+    ($conn:expr, $table:ident, $base:expr, $source:expr) => {{
+        let mut attempt = 0;
+        loop {
+            let candidate = slug_candidate($base, $source, attempt);
+            let taken: i64 = $table::table
+                .filter($table::slug.eq(&candidate))
+                .count()
+                .get_result($conn)
+                .await?;
+            if taken == 0 {
+                break candidate;
+            }
+            attempt += 1;
         }
-    }
-    unreachable!("the candidates are endless")
-}
-
-async fn free_organization_slug(
-    conn: &mut AsyncPgConnection,
-    base: &str,
-    source: &str,
-) -> Result<String, StoreError> {
-    for attempt in 0.. {
-        let candidate = slug_candidate(base, source, attempt);
-        let taken: i64 = organizations::table
-            .filter(organizations::slug.eq(&candidate))
-            .count()
-            .get_result(conn)
-            .await?;
-        if taken == 0 {
-            return Ok(candidate);
-        }
-    }
-    unreachable!("the candidates are endless")
+    }};
 }
 
 /// The slug of the provider, found or created. The feed is the authority on the name and site of
@@ -144,7 +125,7 @@ async fn provider_slug(
         return Ok(slug);
     }
     let draft = OrganizationDraft {
-        slug: free_organization_slug(conn, base_slug, source).await?,
+        slug: free_slug!(conn, organizations, base_slug, source),
         name: name.clone(),
         acronym: None,
         kind: match sphere {
@@ -203,7 +184,7 @@ pub async fn save_feed_service(
             .optional()?;
         draft.form.slug = match stored_slug {
             Some(slug) => slug,
-            None => free_service_slug(conn, &draft.form.slug, &source.source).await?,
+            None => free_slug!(conn, services, &draft.form.slug, &source.source),
         };
         let mut saved = writes::save_service_in_transaction(conn, &draft).await?;
         let raw_changed = diesel::update(services::table.find(saved.id))

@@ -105,8 +105,7 @@ pub async fn list_organizations(
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
         let result = reads::list_organizations(&mut conn, &filter, page).await?;
-        let (body, link) = pagination::answer(&req, page, result)?;
-        Ok((pagination::project(&body, fields.as_deref())?, link))
+        pagination::answer(&req, page, result, fields.as_deref())
     })
     .await
 }

@@ -92,8 +92,7 @@ pub async fn list_municipalities(
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
         let result = reads::list_municipalities(&mut conn, &filter, page).await?;
-        let (body, link) = pagination::answer(&req, page, result)?;
-        Ok((pagination::project(&body, fields.as_deref())?, link))
+        pagination::answer(&req, page, result, fields.as_deref())
     })
     .await
 }
@@ -190,8 +189,7 @@ pub async fn list_locations(
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
         let result = reads::list_locations(&mut conn, &filter, page).await?;
-        let (body, link) = pagination::answer(&req, page, result)?;
-        Ok((pagination::project(&body, fields.as_deref())?, link))
+        pagination::answer(&req, page, result, fields.as_deref())
     })
     .await
 }

@@ -6,6 +6,7 @@ use persistence::{reads, reference_writes};
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination;
 use crate::query::{FeedRead, NoParams, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_reply, list_key};
 use crate::routes::support::tagged;
@@ -52,29 +53,6 @@ impl QueryModel for TaxonomyList {
     }
 }
 
-/// Keeps the chosen members of each node, and the `children` that hold the tree.
-fn project_nodes(nodes: &mut serde_json::Value, fields: &[&str]) {
-    for node in nodes.as_array_mut().into_iter().flatten() {
-        if let Some(node) = node.as_object_mut() {
-            node.retain(|name, _| name == "children" || fields.contains(&name.as_str()));
-            if let Some(children) = node.get_mut("children") {
-                project_nodes(children, fields);
-            }
-        }
-    }
-}
-
-fn answer<T: serde::Serialize>(
-    items: &[T],
-    fields: Option<&[&'static str]>,
-) -> ApiResult<(serde_json::Value, Option<String>)> {
-    let mut value = serde_json::to_value(items).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(fields) = fields {
-        project_nodes(&mut value, fields);
-    }
-    Ok((value, None))
-}
-
 /// The topic tree (áreas de interesse), with published-service counts.
 #[utoipa::path(
     tag = "taxonomies",
@@ -102,7 +80,7 @@ pub async fn list_topics(
         if let Some(after) = modified_after {
             tree = Topic::changed_after(tree, after);
         }
-        answer(&tree, fields.as_deref())
+        Ok((pagination::project(&tree, fields.as_deref())?, None))
     })
     .await
 }
@@ -134,7 +112,7 @@ pub async fn list_life_events(
         if let Some(after) = modified_after {
             events.retain(|event| event.updated_at > after);
         }
-        answer(&events, fields.as_deref())
+        Ok((pagination::project(&events, fields.as_deref())?, None))
     })
     .await
 }

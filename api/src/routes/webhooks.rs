@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::pagination::{self, PageParams, PageQuery, Paginated};
 use crate::query::{NoParams, Strict};
 use crate::routes::support::{read_body, request_id};
-use crate::webhooks::reachable;
+use crate::webhooks::{literal_address, reachable};
 use crate::AppState;
 
 const MAX_PATTERNS: usize = 20;
@@ -63,10 +63,7 @@ fn rules(allow_http_localhost: bool) -> impl Fn(&NewWebhook) -> Vec<FieldError> 
                 let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
                 let scheme_ok = url.scheme() == "https"
                     || (url.scheme() == "http" && local && allow_http_localhost);
-                let literal = url
-                    .host_str()
-                    .map(|host| host.trim_matches(['[', ']']))
-                    .and_then(|host| host.parse::<std::net::IpAddr>().ok());
+                let literal = literal_address(&url);
                 if !scheme_ok || url.host_str().is_none() {
                     errors.push(invalid("/url", "Use uma URL https://."));
                 } else if literal.is_some_and(|ip| !reachable(ip, allow_http_localhost))

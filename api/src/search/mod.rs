@@ -407,7 +407,9 @@ impl SearchIndex {
             fields,
             store: RwLock::new(Store::default()),
             generation: AtomicU64::new(0),
-            modified_at: AtomicU64::new(unix_seconds_now()),
+            modified_at: AtomicU64::new(crate::http_caching::unix_seconds(
+                std::time::SystemTime::now(),
+            )),
             cache: results::ResultCache::new(settings.cache_bytes),
             follow: tokio::sync::Mutex::new(follow::FollowState::default()),
         })
@@ -513,8 +515,10 @@ impl SearchIndex {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
         // After the change is visible: an answer is never dated later than its content.
-        self.modified_at
-            .fetch_max(unix_seconds_now(), Ordering::SeqCst);
+        self.modified_at.fetch_max(
+            crate::http_caching::unix_seconds(std::time::SystemTime::now()),
+            Ordering::SeqCst,
+        );
     }
 
     /// When this instance last saw the catalogue change.
@@ -535,10 +539,4 @@ impl SearchIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-fn unix_seconds_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
 }
