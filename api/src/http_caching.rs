@@ -16,7 +16,7 @@ use actix_web::http::header::{
 };
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, Error};
+use actix_web::{web, Error, HttpMessage};
 use bytes::Bytes;
 
 use crate::AppState;
@@ -198,10 +198,9 @@ pub async fn negotiate(
     let with_credentials = req.headers().contains_key(header::AUTHORIZATION);
     // Read before the handler runs: the answer is then at least as new as the date it carries,
     // so a client is never told an older answer is current.
-    let catalogue_modified = req
+    let modified = req
         .app_data::<web::Data<AppState>>()
-        .map(|state| state.search.modified_at())
-        .filter(|modified| settled(*modified));
+        .map(|state| (state.search.modified_at(), state.popularity.modified_at()));
 
     let response = next.call(req).await?.map_into_boxed_body();
     if matches!(
@@ -217,7 +216,18 @@ pub async fn negotiate(
         .cloned();
     // Only answers derived from the catalogue alone (those kept until it changes) are dated by
     // its last change; anything read for a caller (audit, deliveries) is validated by its tag.
-    let catalogue_modified = catalogue_modified.filter(|_| kept.is_some() && !with_credentials);
+    // Those ordered by popularity also change with the scores.
+    let by_popularity = response
+        .response()
+        .extensions()
+        .contains::<crate::popularity::DependsOnPopularity>();
+    let catalogue_modified = modified
+        .map(|(catalogue, popularity)| match by_popularity {
+            true => catalogue.max(popularity),
+            false => catalogue,
+        })
+        .filter(|modified| settled(*modified))
+        .filter(|_| kept.is_some() && !with_credentials);
     let (req, response) = response.into_parts();
     let (mut response, body) = response.into_parts();
     let representation = match kept {
@@ -295,6 +305,15 @@ pub async fn negotiate(
     ))
 }
 
+/// Marks a request that came as HEAD and is answered as GET (a page view is not counted).
+#[derive(Clone, Copy)]
+pub struct AskedHead;
+
+/// Whether `req` came as HEAD.
+pub fn asked_head(req: &actix_web::HttpRequest) -> bool {
+    req.extensions().contains::<AskedHead>()
+}
+
 /// HEAD is GET without the body (RFC 9110 §9.3.2), which caches and link checkers use: routes are
 /// declared for GET, and the HTTP codec, which saw the request come as HEAD, sends only the
 /// headers (with the length the body would have).
@@ -304,6 +323,7 @@ pub async fn head_as_get(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(AskedHead);
     }
     next.call(req).await
 }

@@ -6,6 +6,7 @@ pub mod http_caching;
 pub mod import;
 pub mod middleware;
 pub mod pagination;
+pub mod popularity;
 pub mod query;
 pub mod routes;
 pub mod search;
@@ -35,6 +36,8 @@ pub struct AppState {
     /// Bulk exports running here: each holds a database connection and a snapshot while its
     /// client reads, so a few slow readers must not take the whole pool.
     pub exports: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Page views counted here and not yet flushed, and the popularity epoch of cached answers.
+    pub popularity: std::sync::Arc<popularity::Popularity>,
 }
 
 impl AppState {
@@ -49,6 +52,9 @@ impl AppState {
         search::spawn_follower(&search, pool.clone(), settings.follow_every);
         let auth = std::sync::Arc::new(auth::Auth::start(&pool, auth_settings).await?);
         spawn_key_refresher(&auth, pool.clone());
+        let popularity = std::sync::Arc::new(popularity::Popularity::default());
+        // The scores searches rank with, as other instances left them.
+        popularity.flush(&pool, &search, true).await?;
         Ok(AppState {
             pool,
             search,
@@ -59,7 +65,20 @@ impl AppState {
             exports: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 routes::exports::CONCURRENT_EXPORTS,
             )),
+            popularity,
         })
+    }
+
+    /// Flushes the page views counted here every `every` (`CARTA_VIEWS_FLUSH_MS`), and rereads
+    /// every score now and then, in the background.
+    pub fn spawn_view_flusher(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        popularity::spawn_flusher(&self.popularity, &self.search, self.pool.clone(), every)
+    }
+
+    /// Writes the page views counted here now and rereads every score (the background task does
+    /// it on a timer; tests and shutdown call this).
+    pub async fn flush_views(&self) -> Result<(), StoreError> {
+        self.popularity.flush(&self.pool, &self.search, true).await
     }
 
     /// With these webhook settings (the defaults otherwise).

@@ -203,6 +203,10 @@ struct ServeArgs {
     /// Accept plain `http://localhost` webhook URLs (development only).
     #[arg(long, env = "CARTA_WEBHOOK_ALLOW_HTTP_LOCALHOST")]
     webhook_allow_http_localhost: bool,
+    /// How often the service page views counted in memory are written to the database, in
+    /// milliseconds (one statement per flush, never one per view).
+    #[arg(long, env = "CARTA_VIEWS_FLUSH_MS", default_value_t = 10000, value_parser = clap::value_parser!(u64).range(1..))]
+    views_flush_ms: u64,
 }
 
 /// Logs go to stderr through a background thread: every request logs a line, and writing it on
@@ -293,6 +297,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .collect();
     state.portal_url = carta_api::routes::exports::portal_base(&args.portal_url);
     Deliverer::new(state.pool.clone(), (*state.webhooks).clone())?.spawn();
+    state.spawn_view_flusher(Duration::from_millis(args.views_flush_ms));
     tracing::info!(
         services = state.search.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -300,6 +305,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     );
     // Fail at start, not on the first request, when the document cannot be built.
     build_app(state.clone())?;
+    let flush_at_exit = state.clone();
     let mut server = HttpServer::new(move || {
         build_app(state.clone()).unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot build the app");
@@ -316,6 +322,10 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, then waits for
     // in-flight requests up to the shutdown timeout.
     server.run().await?;
+    // The views counted since the last flush.
+    if let Err(error) = flush_at_exit.flush_views().await {
+        tracing::warn!(%error, "could not write the last view counts");
+    }
     tracing::info!("stopped");
     Ok(())
 }

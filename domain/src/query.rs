@@ -18,6 +18,9 @@ pub enum ServiceSort {
     Updated,
     /// Best match first: only with a search text, and then the default.
     Relevance,
+    /// Most viewed first (service page views of the last 30 days), then by name; in a search,
+    /// equally viewed matches by relevance.
+    Popular,
 }
 
 /// Filters of the public list; `None` means "any".

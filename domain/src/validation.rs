@@ -99,6 +99,10 @@ pub fn unknown_members(input: &serde_json::Value, read: &serde_json::Value) -> V
     out
 }
 
+/// Addresses under `/v1/services/` that are not services: a service with such a slug could be
+/// reached only by its id.
+pub const RESERVED_SERVICE_SLUGS: &[&str] = &["popular"];
+
 /// A slug: lowercase ASCII letters, digits and single hyphens.
 pub fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
@@ -158,6 +162,12 @@ pub fn validate_service(draft: &ServiceForm) -> Result<(), Vec<FieldError>> {
             "/slug",
             "invalid",
             "O identificador (slug) deve ter só letras minúsculas sem acento, números e hifens.",
+        );
+    } else if RESERVED_SERVICE_SLUGS.contains(&draft.slug.as_str()) {
+        errors.add(
+            "/slug",
+            "reserved",
+            "Este identificador (slug) é reservado pela API; escolha outro.",
         );
     }
     errors.required("/organization", &draft.organization, "O órgão responsável");

@@ -9,6 +9,7 @@ mod error;
 pub mod federation;
 pub mod feed;
 pub mod pool;
+pub mod popularity;
 pub mod reads;
 pub mod reference_writes;
 mod rows;

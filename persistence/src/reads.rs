@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::rows::{LocationRow, MunicipalityRow, OrganizationRow, ServiceRow};
 use crate::schema::{
     life_events, locations, municipalities, organizations, related_services, service_channel_types,
-    service_life_events, service_locations, service_municipalities, service_segments,
-    service_topics, services, topics,
+    service_life_events, service_locations, service_municipalities, service_popularity,
+    service_segments, service_topics, services, topics,
 };
 use crate::StoreError;
 
@@ -203,9 +203,12 @@ pub async fn list_services(
         .select(count_star())
         .get_result(conn)
         .await?;
+    // The scores are joined for every order: PostgreSQL removes a left join on a unique key
+    // whose columns nothing reads, so only `popular` pays for it.
     let query = apply_filters!(
         services::table
             .inner_join(organizations::table)
+            .left_join(service_popularity::table)
             .select((ServiceRow::as_select(), OrganizationRow::as_select()))
             .into_boxed(),
         &resolved
@@ -216,6 +219,12 @@ pub async fn list_services(
             query.order((services::name.asc(), services::id.asc()))
         }
         ServiceSort::Updated => query.order((services::updated_at.desc(), services::id.asc())),
+        // Services never viewed have no score row: they follow, by name.
+        ServiceSort::Popular => query.order((
+            coalesce(service_popularity::score.nullable(), 0).desc(),
+            services::name.asc(),
+            services::id.asc(),
+        )),
     };
     let rows: Vec<(ServiceRow, OrganizationRow)> = query
         .limit(i64::from(page.per_page))
@@ -227,6 +236,49 @@ pub async fn list_services(
         .map(|(service, organization)| service.summary(organization.summary()?))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, total })
+}
+
+diesel::define_sql_function! {
+    /// SQL `coalesce` of a nullable count with a default.
+    fn coalesce(value: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, default: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
+}
+
+/// The most viewed published services matching `filter` (views in the popularity window), at
+/// most `limit`, each with its views; ties by name, then id. Services never viewed are left out.
+pub async fn popular_services(
+    conn: &mut AsyncPgConnection,
+    filter: &ServiceFilter,
+    limit: u32,
+) -> Result<Vec<(ServiceSummary, i64)>, StoreError> {
+    let Some(resolved) = resolve(conn, filter).await? else {
+        return Ok(Vec::new());
+    };
+    // Walks the score index from the top and stops at `limit` matches.
+    let rows: Vec<(ServiceRow, OrganizationRow, i64)> = apply_filters!(
+        services::table
+            .inner_join(organizations::table)
+            .inner_join(service_popularity::table)
+            .select((
+                ServiceRow::as_select(),
+                OrganizationRow::as_select(),
+                service_popularity::score,
+            ))
+            .into_boxed(),
+        &resolved
+    )
+    .order((
+        service_popularity::score.desc(),
+        services::name.asc(),
+        services::id.asc(),
+    ))
+    .limit(i64::from(limit))
+    .load(conn)
+    .await?;
+    rows.iter()
+        .map(|(service, organization, views)| {
+            Ok((service.summary(organization.summary()?)?, *views))
+        })
+        .collect()
 }
 
 /// A published service by id or slug, with everything it links to.

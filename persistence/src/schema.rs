@@ -209,6 +209,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_popularity (service_id) {
+        service_id -> Uuid,
+        score -> Int8,
+        refreshed_on -> Date,
+    }
+}
+
+diesel::table! {
     service_revisions (service_id, number) {
         service_id -> Uuid,
         number -> Int4,
@@ -236,6 +244,14 @@ diesel::table! {
     service_topics (service_id, topic_id) {
         service_id -> Uuid,
         topic_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    service_views (service_id, day) {
+        service_id -> Uuid,
+        day -> Date,
+        views -> Int8,
     }
 }
 
@@ -332,11 +348,13 @@ diesel::joinable!(service_locations -> services (service_id));
 diesel::joinable!(service_municipalities -> municipalities (ibge_code));
 diesel::joinable!(service_municipalities -> services (service_id));
 diesel::joinable!(service_old_slugs -> services (service_id));
+diesel::joinable!(service_popularity -> services (service_id));
 diesel::joinable!(service_revisions -> services (service_id));
 diesel::joinable!(service_segments -> segments (segment_code));
 diesel::joinable!(service_segments -> services (service_id));
 diesel::joinable!(service_topics -> services (service_id));
 diesel::joinable!(service_topics -> topics (topic_id));
+diesel::joinable!(service_views -> services (service_id));
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 
@@ -359,9 +377,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_locations,
     service_municipalities,
     service_old_slugs,
+    service_popularity,
     service_revisions,
     service_segments,
     service_topics,
+    service_views,
     services,
     signing_keys,
     topics,

@@ -57,8 +57,32 @@ pub fn remember<T: Serialize>(
     body: &T,
     link: Option<String>,
 ) -> ApiResult<HttpResponse> {
+    keep(state, key, generation, body, link, None)
+}
+
+/// [`remember`] for the page of the service `subject`, whose views are counted when it is sent
+/// again.
+pub fn remember_page<T: Serialize>(
+    state: &AppState,
+    key: &str,
+    generation: u64,
+    body: &T,
+    subject: uuid::Uuid,
+) -> ApiResult<HttpResponse> {
+    keep(state, key, generation, body, None, Some(subject))
+}
+
+fn keep<T: Serialize>(
+    state: &AppState,
+    key: &str,
+    generation: u64,
+    body: &T,
+    link: Option<String>,
+    subject: Option<uuid::Uuid>,
+) -> ApiResult<HttpResponse> {
     let rendered = CachedPage {
         generation,
+        subject,
         body: Arc::new(Representation::new(
             serde_json::to_vec(body)
                 .map_err(|e| ApiError::Internal(e.to_string()))?

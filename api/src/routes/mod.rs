@@ -8,6 +8,7 @@ pub mod exports;
 pub mod health;
 pub mod organizations;
 pub mod places;
+pub mod popular;
 pub mod reference_writes;
 pub mod search;
 pub mod services;
@@ -28,6 +29,8 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(auth::token)
                 .service(services::list_services)
                 .service(editing::create_service)
+                // Before `/services/{id_or_slug}`, which would take `popular` for a slug.
+                .service(popular::popular_services)
                 .service(services::get_service)
                 .service(editing::delete_service)
                 .service(editing::get_draft)

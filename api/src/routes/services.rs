@@ -9,9 +9,11 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http_caching::asked_head;
 use crate::pagination::{self, PAGE_PARAMETERS};
+use crate::popularity::DependsOnPopularity;
 use crate::query::{FeedRead, QueryModel, QueryParams, Strict};
-use crate::routes::answers::{cached_answer, cached_reply, list_key, remember};
+use crate::routes::answers::{cached_answer, cached_reply, list_key, remember_page};
 use crate::search::{Facets, Highlights, SearchRequest};
 use crate::AppState;
 
@@ -42,8 +44,9 @@ pub struct ServiceListQuery {
     free: Option<bool>,
     /// Can be started online.
     digital: Option<bool>,
-    /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`)
-    /// or `updated`.
+    /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`),
+    /// `updated`, or `popular`: most viewed first (service page views of the last 30 days), then
+    /// by name, or with `q` by relevance.
     #[param(inline)]
     sort: Option<ServiceSort>,
     /// Only services whose public version changed after this instant (RFC 3339).
@@ -119,11 +122,13 @@ impl QueryModel for ServiceList {
                 ServiceSort::Name,
                 ServiceSort::Updated,
                 ServiceSort::Relevance,
+                ServiceSort::Popular,
             ],
             |sort| match sort {
                 ServiceSort::Name => "name",
                 ServiceSort::Updated => "updated",
                 ServiceSort::Relevance => "relevance",
+                ServiceSort::Popular => "popular",
             },
         );
         if sort == Some(ServiceSort::Relevance) && text.is_none() {
@@ -177,11 +182,12 @@ pub struct ServicePage {
 
 /// List or search published services.
 ///
-/// Without `q`: every published service matching the filters, by name or last update. With `q`:
-/// the matches ranked by relevance (name and popular names above keywords, above description,
-/// above steps and documents; the exact phrase above scattered words), each with `highlights`,
-/// and `facets` with counts per organization, topic, segment, channel, free, digital and
-/// municipality, where each facet ignores its own filter. Unknown parameters are rejected.
+/// Without `q`: every published service matching the filters, by name, last update or
+/// popularity. With `q`: the matches ranked by relevance (name and popular names above keywords,
+/// above description, above steps and documents; the exact phrase above scattered words; among
+/// near-equals, the most viewed first), each with `highlights`, and `facets` with counts per
+/// organization, topic, segment, channel, free, digital and municipality, where each facet
+/// ignores its own filter. Unknown parameters are rejected.
 #[utoipa::path(
     tag = "services",
     params(ServiceListQuery),
@@ -207,31 +213,54 @@ pub async fn list_services(
         page,
         fields,
     } = query.0;
-    let Some(text) = text else {
-        return cached_reply(&state, &list_key(&req), || async {
-            let mut conn = state.connection().await?;
-            let result =
-                reads::list_services(&mut conn, &filter, sort.unwrap_or_default(), page).await?;
-            let link = pagination::link_header(&req, page, result.total)?;
-            let body = ServicePage {
-                items: result
-                    .items
-                    .into_iter()
-                    .map(|service| ServiceListItem {
-                        service,
-                        highlights: None,
-                    })
-                    .collect(),
-                total: result.total,
-                page: page.page,
-                per_page: page.per_page,
-                facets: None,
-            };
-            Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
-        })
-        .await;
+    // Orders that follow page views are cached under the popularity epoch: they are recomputed
+    // when the scores change, not only when the catalogue does.
+    let by_popularity = match (&text, sort) {
+        (_, Some(ServiceSort::Popular)) => true,
+        // Relevance includes a popularity boost.
+        (Some(_), None | Some(ServiceSort::Relevance)) => true,
+        _ => false,
     };
-    cached_answer(&state, &list_key(&req), || {
+    let key = match by_popularity {
+        true => state.popularity.cache_key(&req),
+        false => list_key(&req),
+    };
+    let mark = |response: ApiResult<HttpResponse>| {
+        response.map(|mut response| {
+            if by_popularity {
+                response.extensions_mut().insert(DependsOnPopularity);
+            }
+            response
+        })
+    };
+    let Some(text) = text else {
+        return mark(
+            cached_reply(&state, &key, || async {
+                let mut conn = state.connection().await?;
+                let result =
+                    reads::list_services(&mut conn, &filter, sort.unwrap_or_default(), page)
+                        .await?;
+                let link = pagination::link_header(&req, page, result.total)?;
+                let body = ServicePage {
+                    items: result
+                        .items
+                        .into_iter()
+                        .map(|service| ServiceListItem {
+                            service,
+                            highlights: None,
+                        })
+                        .collect(),
+                    total: result.total,
+                    page: page.page,
+                    per_page: page.per_page,
+                    facets: None,
+                };
+                Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
+            })
+            .await,
+        );
+    };
+    mark(cached_answer(&state, &key, || {
         let results = state.search.search(&SearchRequest {
             text,
             filter,
@@ -255,13 +284,15 @@ pub async fn list_services(
             facets: Some(results.facets),
         };
         Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
-    })
+    }))
 }
 
 /// Get a published service.
 ///
 /// The full record: requesters, steps with documents, costs and channels (each with their
 /// conditional cases), deadlines, organization, topics, places and the Lei 13.460 checklist.
+/// Each answer without a token (a 200 or a 304, not HEAD, not `?change=`) counts one view of the
+/// service for `GET /v1/services/popular` and `sort=popular`.
 #[utoipa::path(
     tag = "services",
     params(("id_or_slug" = String, Path, description = "Service id (UUID) or slug", example = "renovar-cnh"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
@@ -286,8 +317,15 @@ pub async fn get_service(
     query: Strict<FeedRead>,
 ) -> ApiResult<HttpResponse> {
     let fresh = query.0.change.is_some();
+    // A citizen reading the page: not a feed follower (`?change=`), a link checker (HEAD) nor a
+    // partner's or editor's system (a token). A 304 counts: the page was read again.
+    let counts_as_view =
+        !fresh && !asked_head(&req) && !req.headers().contains_key(header::AUTHORIZATION);
     // A published page costs no database round trip until the catalogue changes.
     if let Some(cached) = state.search.cached(req.path()).filter(|_| !fresh) {
+        if let Some(id) = cached.subject.filter(|_| counts_as_view) {
+            state.popularity.count(id);
+        }
         return Ok(cached.response());
     }
     let generation = state.search.generation();
@@ -296,7 +334,10 @@ pub async fn get_service(
         if fresh {
             return Ok(HttpResponse::Ok().json(service));
         }
-        return remember(&state, req.path(), generation, &service, None);
+        if counts_as_view {
+            state.popularity.count(service.id);
+        }
+        return remember_page(&state, req.path(), generation, &service, service.id);
     }
     match editing::not_published(&mut conn, &path).await? {
         Some(NotPublished::Archived) => Err(ApiError::Gone),

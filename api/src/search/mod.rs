@@ -364,6 +364,9 @@ pub struct SearchIndex {
     modified_at: AtomicU64,
     cache: results::ResultCache,
     follow: tokio::sync::Mutex<follow::FollowState>,
+    /// Page views per service: a mild boost of the score, and the `popular` order. Swapped
+    /// whole, so a search reads it without a lock or an allocation.
+    popularity: arc_swap::ArcSwap<crate::popularity::Scores>,
 }
 
 /// How an instance keeps its index.
@@ -412,6 +415,7 @@ impl SearchIndex {
             )),
             cache: results::ResultCache::new(settings.cache_bytes),
             follow: tokio::sync::Mutex::new(follow::FollowState::default()),
+            popularity: arc_swap::ArcSwap::from_pointee(Default::default()),
         })
     }
 
@@ -525,6 +529,15 @@ impl SearchIndex {
     pub fn modified_at(&self) -> std::time::SystemTime {
         std::time::UNIX_EPOCH
             + std::time::Duration::from_secs(self.modified_at.load(Ordering::SeqCst))
+    }
+
+    /// The page views searches rank with.
+    pub fn popularity(&self) -> Arc<crate::popularity::Scores> {
+        self.popularity.load_full()
+    }
+
+    pub fn set_popularity(&self, scores: Arc<crate::popularity::Scores>) {
+        self.popularity.store(scores);
     }
 
     pub fn generation(&self) -> u64 {

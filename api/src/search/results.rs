@@ -494,30 +494,35 @@ impl SearchIndex {
             return Ok(SearchResults::empty());
         };
         let mut matches = searcher.search(&plan.query, &AllMatches)?;
+        // Services with every word, when those with most of them are added: they rank first.
+        let mut strict: Option<HashSet<u32>> = None;
         if let Some(relaxed) = plan
             .relaxed
             .as_ref()
             .filter(|_| matches.len() < FEW_MATCHES)
         {
             // Few services have every word: show those first, then those with most of them.
-            let strict: HashSet<u32> = matches.iter().map(|(ord, _)| *ord).collect();
-            let ceiling = matches.iter().map(|(_, s)| *s).fold(0.0, f32::max);
-            matches = searcher
-                .search(relaxed.as_ref(), &AllMatches)?
-                .into_iter()
-                .map(|(ord, score)| match strict.contains(&ord) {
-                    true => (ord, score + ceiling + 1_000.0),
-                    false => (ord, score),
-                })
-                .collect();
+            strict = Some(matches.iter().map(|(ord, _)| *ord).collect());
+            matches = searcher.search(relaxed.as_ref(), &AllMatches)?;
         }
+        // The strict matches' bonus is added after the popularity boost, so it cannot be scaled
+        // past its tier.
+        let ceiling = match strict {
+            Some(_) => {
+                matches.iter().map(|(_, s)| *s).fold(0.0, f32::max)
+                    * (1.0 + crate::popularity::MAX_BOOST)
+            }
+            None => 0.0,
+        };
+        let popularity = self.popularity.load();
+        let boosting = !popularity.is_empty();
 
         let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
         let Some(resolved) = store.resolve(&request.filter) else {
             return Ok(SearchResults::empty());
         };
         let mut counts = Counts::new(&store);
-        let mut hits: Vec<(&Arc<Indexed>, Score)> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
         let lists = store.lists.as_slice();
         for (ord, score) in matches {
             let (Some(row), Some(Some(doc))) =
@@ -530,7 +535,17 @@ impl SearchIndex {
             }
             let misses = resolved.misses(row, lists, doc);
             if misses == 0 {
-                hits.push((doc, score));
+                let views = match boosting {
+                    true => popularity.views(&doc.summary.id),
+                    false => 0,
+                };
+                // A mild multiplicative boost: it orders near-ties by popularity and cannot lift
+                // a match over one scoring more than `MAX_BOOST` better.
+                let mut score = score * popularity.boost(views);
+                if strict.as_ref().is_some_and(|strict| strict.contains(&ord)) {
+                    score += ceiling + 1_000.0;
+                }
+                hits.push(Hit { doc, score, views });
             }
             if misses.count_ones() <= 1 {
                 counts.add(row, lists, misses);
@@ -539,21 +554,27 @@ impl SearchIndex {
         let facets = counts.facets(&store, &request.filter, &resolved);
         let total = hits.len() as u64;
 
-        let order = |a: &(&Arc<Indexed>, Score), b: &(&Arc<Indexed>, Score)| -> Ordering {
+        let order = |a: &Hit, b: &Hit| -> Ordering {
             let by_name = || {
-                a.0.name_key
-                    .cmp(&b.0.name_key)
-                    .then(a.0.summary.id.cmp(&b.0.summary.id))
+                a.doc
+                    .name_key
+                    .cmp(&b.doc.name_key)
+                    .then(a.doc.summary.id.cmp(&b.doc.summary.id))
             };
             match request.sort {
-                ServiceSort::Relevance => b.1.total_cmp(&a.1).then_with(by_name),
+                ServiceSort::Relevance => b.score.total_cmp(&a.score).then_with(by_name),
                 ServiceSort::Name => by_name(),
-                ServiceSort::Updated => {
-                    b.0.summary
-                        .updated_at
-                        .cmp(&a.0.summary.updated_at)
-                        .then(a.0.summary.id.cmp(&b.0.summary.id))
-                }
+                ServiceSort::Updated => b
+                    .doc
+                    .summary
+                    .updated_at
+                    .cmp(&a.doc.summary.updated_at)
+                    .then(a.doc.summary.id.cmp(&b.doc.summary.id)),
+                ServiceSort::Popular => b
+                    .views
+                    .cmp(&a.views)
+                    .then(b.score.total_cmp(&a.score))
+                    .then_with(by_name),
             }
         };
         let start = usize::try_from(request.page.offset()).unwrap_or(usize::MAX);
@@ -573,7 +594,7 @@ impl SearchIndex {
         }
         let page = hits
             .into_iter()
-            .map(|(doc, _)| SearchHit {
+            .map(|Hit { doc, .. }| SearchHit {
                 highlights: highlights(doc, &plan),
                 summary: doc.summary.clone(),
             })
@@ -584,6 +605,15 @@ impl SearchIndex {
             facets,
         })
     }
+}
+
+/// A match that passes every filter, with what orders it.
+struct Hit<'a> {
+    doc: &'a Arc<Indexed>,
+    /// Relevance, with the popularity boost.
+    score: Score,
+    /// Page views in the popularity window.
+    views: u64,
 }
 
 /// Byte ranges of the words of `text` that the query looked for (a word alone, or every word of
@@ -725,6 +755,8 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 /// A rendered answer, ready to send again.
 pub struct CachedPage {
     pub generation: u64,
+    /// The service a page shows: a view is counted each time it is sent.
+    pub subject: Option<Uuid>,
     pub body: Arc<crate::http_caching::Representation>,
     /// The RFC 8288 `Link` header of a list page.
     pub link: Option<String>,
@@ -784,6 +816,14 @@ impl SearchIndex {
     pub fn cached(&self, query_string: &str) -> Option<Arc<CachedPage>> {
         let page = self.cache.0.as_ref()?.get(query_string)?;
         (page.generation == self.generation()).then_some(page)
+    }
+
+    /// Drops the answers whose key contains `mark` (those of an older popularity epoch, never
+    /// asked again): the rest of the cache stays.
+    pub fn forget_answers_keyed(&self, mark: &str) {
+        if let Some(cache) = &self.cache.0 {
+            cache.retain(|key, _| !key.contains(mark));
+        }
     }
 
     pub fn remember(&self, query_string: &str, page: CachedPage) {

@@ -1,0 +1,2 @@
+DROP TABLE service_popularity;
+DROP TABLE service_views;

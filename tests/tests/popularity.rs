@@ -1,0 +1,567 @@
+//! Popularity: page views counted in memory and flushed in batches, `sort=popular` on the list and
+//! on search, `GET /v1/services/popular`, the search boost, and popularity answers kept fresh in
+//! the answer cache.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use carta_api::AppState;
+use carta_tests::{app_for, get, request, send, slugs, state, token_for, TestDb};
+use diesel_async::SimpleAsyncConnection;
+use domain::access::Role;
+use domain::service::ServiceStatus;
+use domain::taxonomy::SegmentCode;
+use serde_json::Value;
+
+const IPTU_CUIABA: &str = "emitir-segunda-via-iptu-cuiaba";
+const ALVARA_CUIABA: &str = "solicitar-alvara-funcionamento-cuiaba";
+const GANHA_TEMPO: &str = "agendar-atendimento-ganha-tempo";
+const OUVIDORIA: &str = "registrar-manifestacao-ouvidoria";
+/// Barra do Garças: only statewide services and the Ganha Tempo scheduling are offered there.
+const BARRA_DO_GARCAS: i32 = 5101803;
+
+// ----------------------------------------------------------------------------------------------
+// Helpers
+
+/// Reads a service page `times` times, as a citizen would.
+async fn view<S, B>(app: &S, slug: &str, times: usize)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    for _ in 0..times {
+        let reply = get(app, &format!("/v1/services/{slug}")).await;
+        assert_eq!(reply.status, 200, "{slug}: {}", reply.text);
+    }
+}
+
+async fn ok<S, B>(app: &S, uri: &str) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = get(app, uri).await;
+    assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
+    reply.json()
+}
+
+/// Views stored in the database, all services and days.
+async fn stored_views(db: &TestDb) -> i64 {
+    db.scalar_i64("SELECT coalesce(sum(views), 0)::int8 AS value FROM service_views")
+        .await
+}
+
+async fn stored_views_of(db: &TestDb, slug: &str) -> i64 {
+    db.scalar_i64(&format!(
+        "SELECT coalesce(sum(v.views), 0)::int8 AS value FROM service_views v \
+         JOIN services s ON s.id = v.service_id WHERE s.slug = '{slug}'"
+    ))
+    .await
+}
+
+async fn execute(db: &TestDb, sql: &str) {
+    let mut conn = db.connect().await;
+    conn.batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// (slug, views) of a popular answer.
+fn ranked(body: &Value) -> Vec<(String, i64)> {
+    body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("items: {body}"))
+        .iter()
+        .map(|item| {
+            (
+                item["slug"].as_str().unwrap().to_owned(),
+                item["views"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
+    expected
+        .iter()
+        .map(|(slug, views)| ((*slug).to_owned(), *views))
+        .collect()
+}
+
+/// A published statewide service of the seed for citizens only.
+fn statewide_for_citizens_only() -> String {
+    persistence::seed::data()
+        .unwrap()
+        .services
+        .into_iter()
+        .find(|s| {
+            s.status == ServiceStatus::Published
+                && s.form.municipalities.is_empty()
+                && s.form.segments == [SegmentCode::Citizens]
+        })
+        .expect("a statewide service for citizens only")
+        .form
+        .slug
+}
+
+async fn app_and_state(
+    db: &TestDb,
+) -> (
+    AppState,
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+) {
+    let state = state(db).await;
+    let app = app_for(state.clone()).await;
+    (state, app)
+}
+
+// ----------------------------------------------------------------------------------------------
+// Counting
+
+#[actix_web::test]
+async fn views_are_counted_in_memory_and_written_by_one_flush() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+
+    // The first read renders the page; the next four are answered from the answer cache, and
+    // count all the same.
+    view(&app, IPTU_CUIABA, 5).await;
+    // Nothing is written per view.
+    assert_eq!(stored_views(&db).await, 0);
+    assert_eq!(state.popularity.pending(), 5);
+
+    state.flush_views().await.unwrap();
+    assert_eq!(state.popularity.pending(), 0);
+    assert_eq!(stored_views_of(&db, IPTU_CUIABA).await, 5);
+    // One daily bucket per service, no trace of who read.
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS value FROM service_views")
+            .await,
+        1
+    );
+
+    // By id too; the next flush adds to today's bucket.
+    let id = ok(&app, &format!("/v1/services/{IPTU_CUIABA}")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    view(&app, &id, 2).await;
+    assert_eq!(stored_views(&db).await, 5);
+    state.flush_views().await.unwrap();
+    assert_eq!(stored_views_of(&db, IPTU_CUIABA).await, 8);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS value FROM service_views")
+            .await,
+        1
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT score AS value FROM service_popularity")
+            .await,
+        8
+    );
+
+    // A flush with nothing counted writes nothing.
+    state.flush_views().await.unwrap();
+    assert_eq!(stored_views(&db).await, 8);
+}
+
+#[actix_web::test]
+async fn revalidations_count_but_head_feed_reads_tokens_and_drafts_do_not() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    let uri = format!("/v1/services/{IPTU_CUIABA}");
+    let page = get(&app, &uri).await;
+    let etag = page.header("etag").unwrap().to_owned();
+    let id = page.json()["id"].as_str().unwrap().to_owned();
+
+    // A 304 is the page read again.
+    let revalidated = send(
+        &app,
+        TestRequest::get()
+            .uri(&uri)
+            .insert_header(("If-None-Match", etag.as_str()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(revalidated.status, 304);
+
+    let head = send(
+        &app,
+        TestRequest::default()
+            .method(Method::HEAD)
+            .uri(&uri)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(head.status, 200);
+    let feed_read = get(&app, &format!("{uri}?change=1")).await;
+    assert_eq!(feed_read.status, 200, "{}", feed_read.text);
+    let admin = token_for(&state, &db, Role::Admin, &[]).await;
+    let with_token = send(&app, request(Method::GET, &uri, Some(&admin), None, None)).await;
+    assert_eq!(with_token.status, 200, "{}", with_token.text);
+    let draft = send(
+        &app,
+        request(
+            Method::GET,
+            &format!("/v1/services/{id}/draft"),
+            Some(&admin),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(draft.status, 200, "{}", draft.text);
+    // Neither do answers that show no service.
+    assert_eq!(get(&app, "/v1/services/no-such-service").await.status, 404);
+
+    assert_eq!(state.popularity.pending(), 2);
+    state.flush_views().await.unwrap();
+    assert_eq!(stored_views(&db).await, 2);
+}
+
+#[actix_web::test]
+async fn the_background_task_flushes_on_its_timer() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    let _flusher = state.spawn_view_flusher(Duration::from_millis(100));
+    view(&app, ALVARA_CUIABA, 3).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stored_views(&db).await < 3 {
+        assert!(Instant::now() < deadline, "the views were never flushed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored_views_of(&db, ALVARA_CUIABA).await, 3);
+    // Already visible in the popular list of this instance.
+    let popular = ok(&app, "/v1/services/popular").await;
+    assert_eq!(ranked(&popular), pairs(&[(ALVARA_CUIABA, 3)]));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Orders
+
+#[actix_web::test]
+async fn sort_popular_lists_the_most_viewed_first_then_by_name() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    view(&app, OUVIDORIA, 1).await;
+    view(&app, IPTU_CUIABA, 3).await;
+    view(&app, GANHA_TEMPO, 2).await;
+    state.flush_views().await.unwrap();
+
+    let by_name = slugs(&ok(&app, "/v1/services?per_page=100").await);
+    let popular = ok(&app, "/v1/services?sort=popular&per_page=100").await;
+    let order = slugs(&popular);
+    assert_eq!(order[..3], [IPTU_CUIABA, GANHA_TEMPO, OUVIDORIA]);
+    // The services never viewed follow, by name.
+    let rest: Vec<&String> = by_name
+        .iter()
+        .filter(|slug| ![IPTU_CUIABA, GANHA_TEMPO, OUVIDORIA].contains(&slug.as_str()))
+        .collect();
+    assert_eq!(order[3..].iter().collect::<Vec<_>>(), rest);
+    assert_eq!(popular["total"], by_name.len());
+    // Same item shape as the list.
+    assert!(popular["items"][0]["name"].is_string());
+    assert!(popular["items"][0].get("views").is_none());
+
+    // With filters, and paged.
+    let cuiaba = slugs(
+        &ok(
+            &app,
+            "/v1/services?sort=popular&municipality=5103403&per_page=2",
+        )
+        .await,
+    );
+    assert_eq!(cuiaba, [IPTU_CUIABA, GANHA_TEMPO]);
+    let second = slugs(&ok(&app, "/v1/services?sort=popular&per_page=2&page=2").await);
+    assert_eq!(second[0], OUVIDORIA);
+}
+
+#[actix_web::test]
+async fn sort_popular_in_a_search_orders_the_matches_by_views_with_the_same_facets() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    let relevance = ok(&app, "/v1/services?q=agua&per_page=100").await;
+    let matches = slugs(&relevance);
+    assert!(matches.len() >= 3, "{matches:?}");
+    // The last match by relevance becomes the first by popularity.
+    let least = matches.last().unwrap().clone();
+    view(&app, &least, 2).await;
+    view(&app, &matches[1], 1).await;
+    state.flush_views().await.unwrap();
+
+    let popular = ok(&app, "/v1/services?q=agua&sort=popular&per_page=100").await;
+    let order = slugs(&popular);
+    assert_eq!(order[0], least);
+    assert_eq!(order[1], matches[1]);
+    // Unviewed matches keep their relevance order.
+    let unviewed: Vec<&String> = matches
+        .iter()
+        .filter(|slug| **slug != least && **slug != matches[1])
+        .collect();
+    assert_eq!(order[2..].iter().collect::<Vec<_>>(), unviewed);
+    assert_eq!(popular["facets"], relevance["facets"]);
+    assert_eq!(popular["total"], relevance["total"]);
+    assert!(popular["items"][0]["highlights"]["name"].is_string());
+}
+
+#[actix_web::test]
+async fn the_search_boost_breaks_ties_but_never_lifts_a_weaker_match() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    // Two services equally relevant for "xyzzy" (the word once, in names of the same length),
+    // and a third with it only in its description: a clearly weaker match.
+    execute(
+        &db,
+        "UPDATE services SET name = 'Quiosque xyzzy alfa', \
+             content = jsonb_set(content, '{name}', '\"Quiosque xyzzy alfa\"'), updated_at = now() \
+             WHERE slug = 'emitir-segunda-via-conta-agua'; \
+         UPDATE services SET name = 'Quiosque xyzzy beta', \
+             content = jsonb_set(content, '{name}', '\"Quiosque xyzzy beta\"'), updated_at = now() \
+             WHERE slug = 'solicitar-ligacao-agua-esgoto'; \
+         UPDATE services SET content = jsonb_set(content, '{description}', \
+             '\"Atendimento no quiosque xyzzy da praça.\"'), updated_at = now() \
+             WHERE slug = 'registrar-manifestacao-ouvidoria';",
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let tie = "/v1/services?q=xyzzy";
+    let before = slugs(&ok(&app, tie).await);
+    // Equal scores: by name.
+    assert_eq!(
+        before,
+        [
+            "emitir-segunda-via-conta-agua",
+            "solicitar-ligacao-agua-esgoto",
+            OUVIDORIA
+        ]
+    );
+
+    // One view of "beta" breaks the tie; the weak match, far more viewed, stays last.
+    view(&app, "solicitar-ligacao-agua-esgoto", 1).await;
+    view(&app, OUVIDORIA, 200).await;
+    state.flush_views().await.unwrap();
+    let after = slugs(&ok(&app, tie).await);
+    assert_eq!(
+        after,
+        [
+            "solicitar-ligacao-agua-esgoto",
+            "emitir-segunda-via-conta-agua",
+            OUVIDORIA
+        ]
+    );
+    // Explicit relevance is the same order.
+    assert_eq!(
+        slugs(&ok(&app, &format!("{tie}&sort=relevance")).await),
+        after
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// GET /v1/services/popular
+
+#[actix_web::test]
+async fn the_popular_endpoint_lists_the_most_viewed_with_their_views() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    // Nothing viewed yet: nothing is popular.
+    let empty = ok(&app, "/v1/services/popular").await;
+    assert_eq!(empty["items"], serde_json::json!([]));
+    assert_eq!(empty["window_days"], 30);
+
+    let citizens_only = statewide_for_citizens_only();
+    view(&app, IPTU_CUIABA, 5).await;
+    view(&app, ALVARA_CUIABA, 4).await;
+    view(&app, GANHA_TEMPO, 3).await;
+    view(&app, &citizens_only, 2).await;
+    view(&app, OUVIDORIA, 1).await;
+    state.flush_views().await.unwrap();
+
+    let all = ok(&app, "/v1/services/popular").await;
+    assert_eq!(
+        ranked(&all),
+        pairs(&[
+            (IPTU_CUIABA, 5),
+            (ALVARA_CUIABA, 4),
+            (GANHA_TEMPO, 3),
+            (&citizens_only, 2),
+            (OUVIDORIA, 1)
+        ])
+    );
+    // The list's item shape, plus the views.
+    let first = &all["items"][0];
+    for member in [
+        "id",
+        "slug",
+        "name",
+        "organization",
+        "channel_types",
+        "updated_at",
+    ] {
+        assert!(first.get(member).is_some(), "{member}: {first}");
+    }
+    assert_eq!(all["window_days"], 30);
+
+    // Statewide services count in every municipality.
+    let barra = ok(
+        &app,
+        &format!("/v1/services/popular?municipality={BARRA_DO_GARCAS}"),
+    )
+    .await;
+    assert_eq!(
+        ranked(&barra),
+        pairs(&[(GANHA_TEMPO, 3), (&citizens_only, 2), (OUVIDORIA, 1)])
+    );
+    let companies = ok(&app, "/v1/services/popular?segment=companies").await;
+    assert_eq!(
+        ranked(&companies),
+        pairs(&[(ALVARA_CUIABA, 4), (OUVIDORIA, 1)])
+    );
+    let both = ok(
+        &app,
+        "/v1/services/popular?segment=citizens&municipality=5103403&limit=3",
+    )
+    .await;
+    assert_eq!(
+        ranked(&both),
+        pairs(&[(IPTU_CUIABA, 5), (GANHA_TEMPO, 3), (&citizens_only, 2)])
+    );
+    let two = ok(&app, "/v1/services/popular?limit=2").await;
+    assert_eq!(ranked(&two).len(), 2);
+    // A well-formed code of a municipality that does not exist: nothing, as in the list.
+    let nowhere = ok(&app, "/v1/services/popular?municipality=9999999").await;
+    assert_eq!(nowhere["items"], serde_json::json!([]));
+
+    // An archived service is no longer popular.
+    execute(
+        &db,
+        &format!("UPDATE services SET status = 'archived', updated_at = now() WHERE slug = '{IPTU_CUIABA}'"),
+    )
+    .await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let after = ok(&app, "/v1/services/popular?limit=1").await;
+    assert_eq!(ranked(&after), pairs(&[(ALVARA_CUIABA, 4)]));
+}
+
+#[actix_web::test]
+async fn bad_popular_parameters_are_422_problems() {
+    let db = TestDb::seeded().await;
+    let (_, app) = app_and_state(&db).await;
+    for (uri, parameter, code) in [
+        ("/v1/services/popular?limit=0", "limit", "out_of_range"),
+        ("/v1/services/popular?limit=51", "limit", "out_of_range"),
+        ("/v1/services/popular?limit=dez", "limit", "invalid"),
+        (
+            "/v1/services/popular?segment=cidadaos",
+            "segment",
+            "invalid",
+        ),
+        (
+            "/v1/services/popular?municipality=51",
+            "municipality",
+            "invalid",
+        ),
+        ("/v1/services/popular?page=2", "page", "unknown"),
+        ("/v1/services/popular?limit=5&limit=6", "limit", "duplicate"),
+    ] {
+        let body = get(&app, uri).await.problem(422, "invalid_query");
+        let errors = body["errors"].as_array().unwrap();
+        assert!(
+            errors.iter().any(|e| e["parameter"] == parameter
+                && e["code"] == code
+                && e["message"].as_str().is_some_and(|m| !m.is_empty())),
+            "{uri}: {body}"
+        );
+    }
+    // Every bad parameter at once.
+    let body = get(&app, "/v1/services/popular?limit=0&segment=x")
+        .await
+        .problem(422, "invalid_query");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+    let sort = get(&app, "/v1/services?sort=popularity")
+        .await
+        .problem(422, "invalid_query");
+    assert_eq!(sort["errors"][0]["parameter"], "sort");
+}
+
+// ----------------------------------------------------------------------------------------------
+// Caching
+
+#[actix_web::test]
+async fn popularity_answers_follow_a_flush_instead_of_the_cache() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    view(&app, IPTU_CUIABA, 1).await;
+    state.flush_views().await.unwrap();
+    let uris = [
+        "/v1/services/popular",
+        "/v1/services?sort=popular&per_page=3",
+        "/v1/services?q=segunda%20via&sort=popular&per_page=3",
+    ];
+    for uri in uris {
+        assert_eq!(slugs(&ok(&app, uri).await)[0], IPTU_CUIABA, "{uri}");
+    }
+    // Dated once their second is over.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let first = get(&app, uris[0]).await;
+    let dated = first.header("last-modified").unwrap().to_owned();
+    let etag = first.header("etag").unwrap().to_owned();
+
+    view(&app, "emitir-segunda-via-conta-agua", 3).await;
+    // Until the flush, the cached answers stand.
+    assert_eq!(slugs(&ok(&app, uris[0]).await), [IPTU_CUIABA]);
+    state.flush_views().await.unwrap();
+    for uri in uris {
+        assert_eq!(
+            slugs(&ok(&app, uri).await)[0],
+            "emitir-segunda-via-conta-agua",
+            "{uri}: a stale answer from the cache"
+        );
+    }
+    // Validators follow the scores too: neither the old tag nor the old date is current.
+    let by_tag = send(
+        &app,
+        TestRequest::get()
+            .uri(uris[0])
+            .insert_header(("If-None-Match", etag.as_str()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(by_tag.status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let by_date = send(
+        &app,
+        TestRequest::get()
+            .uri(uris[0])
+            .insert_header(("If-Modified-Since", dated.as_str()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        by_date.status, 200,
+        "dated by the scores, not only the catalogue"
+    );
+    assert_ne!(by_date.header("last-modified"), Some(dated.as_str()));
+}
+
+#[actix_web::test]
+async fn scores_written_by_another_instance_are_read_at_start() {
+    let db = TestDb::seeded().await;
+    let (state, app) = app_and_state(&db).await;
+    view(&app, ALVARA_CUIABA, 2).await;
+    state.flush_views().await.unwrap();
+    // A second instance sees them for search ranking and the popular order.
+    let (other, other_app) = app_and_state(&db).await;
+    let alvara = ok(&app, &format!("/v1/services/{ALVARA_CUIABA}")).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(other.search.popularity().views(&alvara), 2);
+    let popular = ok(&other_app, "/v1/services/popular").await;
+    assert_eq!(ranked(&popular), pairs(&[(ALVARA_CUIABA, 2)]));
+}
