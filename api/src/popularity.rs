@@ -256,3 +256,41 @@ pub fn spawn_flusher(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boost_is_mild_log_scaled_and_neutral_without_views() {
+        let most = Uuid::from_u128(1);
+        let some = Uuid::from_u128(2);
+        let scores = Scores::new(HashMap::from([(most, 1000), (some, 10)]));
+        assert_eq!(scores.boost(0), 1.0);
+        assert!((scores.boost(scores.views(&most)) - (1.0 + MAX_BOOST)).abs() < 1e-6);
+        let share = scores.boost(scores.views(&some)) - 1.0;
+        // Log-scaled: a hundredth of the views is a third of the boost, not a hundredth.
+        assert!(
+            share > 0.3 * MAX_BOOST && share < 0.4 * MAX_BOOST,
+            "{share}"
+        );
+        assert_eq!(Scores::default().boost(5), 1.0);
+        assert_eq!(scores.views(&Uuid::from_u128(3)), 0);
+    }
+
+    #[test]
+    fn views_are_taken_once_and_restored_after_a_failed_flush() {
+        let popularity = Popularity::default();
+        let id = Uuid::from_u128(7);
+        for _ in 0..3 {
+            popularity.count(id);
+        }
+        assert_eq!(popularity.pending(), 3);
+        let taken = popularity.take();
+        assert_eq!(taken, vec![(id, 3)]);
+        assert_eq!(popularity.pending(), 0);
+        popularity.count(id);
+        popularity.restore(taken);
+        assert_eq!(popularity.pending(), 4);
+    }
+}

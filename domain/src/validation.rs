@@ -166,7 +166,7 @@ pub fn validate_service(draft: &ServiceForm) -> Result<(), Vec<FieldError>> {
     } else if RESERVED_SERVICE_SLUGS.contains(&draft.slug.as_str()) {
         errors.add(
             "/slug",
-            "reserved",
+            "invalid",
             "Este identificador (slug) é reservado pela API; escolha outro.",
         );
     }
@@ -329,6 +329,16 @@ mod tests {
     #[test]
     fn a_minimal_draft_is_valid() {
         assert_eq!(validate_service(&draft()), Ok(()));
+    }
+
+    #[test]
+    fn a_slug_the_api_uses_under_services_is_refused() {
+        let mut popular = draft();
+        popular.slug = "popular".into();
+        let errors = validate_service(&popular).unwrap_err();
+        assert!(errors
+            .iter()
+            .any(|e| e.pointer == "/slug" && e.message.contains("reservado")));
     }
 
     #[test]

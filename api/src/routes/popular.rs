@@ -84,7 +84,8 @@ pub struct PopularServices {
     tag = "services",
     params(PopularQuery),
     responses(
-        (status = 200, description = "The most viewed services", body = PopularServices),
+        (status = 200, description = "The most viewed services", body = PopularServices,
+            headers(("Last-Modified" = String, description = "When this instance last saw the catalogue or its copy of the view counts change"))),
         (status = 422, description = "Unknown parameter or bad value (`limit` outside 1..50, an unknown segment, a malformed IBGE code)",
             body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,

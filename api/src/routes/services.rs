@@ -193,7 +193,8 @@ pub struct ServicePage {
     params(ServiceListQuery),
     responses(
         (status = 200, description = "A page of services", body = ServicePage,
-            headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"))),
+            headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"),
+                ("Last-Modified" = String, description = "When this instance last saw the catalogue change; for `sort=popular` and searches ranked by relevance, also its copy of the view counts"))),
         (status = 422, description = "Unknown parameter, bad value or page past the last", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
