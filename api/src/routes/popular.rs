@@ -104,7 +104,11 @@ pub async fn popular_services(
         let items = reads::popular_services(&mut conn, &filter, limit)
             .await?
             .into_iter()
-            .map(|(service, views)| PopularService { service, views })
+            .map(|(mut service, views)| {
+                // The list's figures of citizens' opinion, as in every list item.
+                state.opinions.decorate_summary(&mut service);
+                PopularService { service, views }
+            })
             .collect();
         Ok((
             PopularServices {
