@@ -135,6 +135,9 @@ pub async fn record_feedback(
     .await
 }
 
+/// A recent rating's id, sender and protocol hashes.
+type RatingMatch = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Records a rating; one from the same sender on the same service within `window_s` seconds
 /// replaces it. A protocol another sender rated within the window is refused.
 pub async fn record_rating(
@@ -151,7 +154,7 @@ pub async fn record_rating(
     let protocol = who.protocol.as_slice().first().cloned();
     conn.transaction::<_, StoreError, _>(async |conn| {
         lock_service_votes(conn, service_id).await?;
-        let recent_matches: Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>)> = service_ratings::table
+        let recent_matches: Vec<RatingMatch> = service_ratings::table
             .filter(service_ratings::service_id.eq(service_id))
             .filter(
                 service_ratings::sender
