@@ -328,8 +328,8 @@ fn read_near(params: &mut QueryParams) -> Option<Near> {
                 "near",
                 "outside_brazil",
                 format!(
-                    "O ponto fica fora do Brasil (latitude de {} a {}, longitude de {} a {}). \
-                     Confira se a latitude vem antes da longitude.",
+                    "O ponto fica fora do Brasil (latitude de {:.1} a {:.1}, longitude de {:.1} \
+                     a {:.1}). Confira se a latitude vem antes da longitude.",
                     BRAZIL.lat_min, BRAZIL.lat_max, BRAZIL.lon_min, BRAZIL.lon_max
                 ),
             );
