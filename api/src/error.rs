@@ -125,6 +125,9 @@ pub enum ApiError {
     ChecklistIncomplete(Vec<ChecklistItem>),
     #[error("too many requests")]
     TooManyRequests { retry_after_s: u64 },
+    /// Too many votes from one address, or on one service, in a minute.
+    #[error("vote limit")]
+    VoteLimit { retry_after_s: u64 },
     /// Every slot for a costly answer (a bulk export) is taken.
     #[error("busy")]
     Busy { retry_after_s: u64 },
@@ -163,6 +166,7 @@ impl ApiError {
             ApiError::ChecklistIncomplete(_) => "checklist_incomplete",
             ApiError::Busy { .. } => "busy",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::VoteLimit { .. } => "vote_limit",
             ApiError::OAuth { error, .. } => error,
             ApiError::Store(StoreError::Unavailable(_)) => "service_unavailable",
             ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => "conflict",
@@ -234,6 +238,12 @@ impl ApiError {
                 "Muitas tentativas",
                 format!("Muitas tentativas falharam. Tente de novo em {retry_after_s} s."),
             ),
+            ApiError::VoteLimit { retry_after_s } => (
+                "Muitas avaliações seguidas",
+                format!(
+                    "Recebemos muitas avaliações seguidas. Tente de novo em {retry_after_s} s."
+                ),
+            ),
             ApiError::OAuth { description, .. } => ("Falha ao emitir o token", description.clone()),
             ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => (
                 "Conflito",
@@ -298,7 +308,9 @@ impl ResponseError for ApiError {
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::VoteLimit { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::OAuth { status, .. } => *status,
             ApiError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -321,7 +333,9 @@ impl ResponseError for ApiError {
             ApiError::Store(StoreError::Unavailable(_)) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
-            ApiError::TooManyRequests { retry_after_s } | ApiError::Busy { retry_after_s } => {
+            ApiError::TooManyRequests { retry_after_s }
+            | ApiError::VoteLimit { retry_after_s }
+            | ApiError::Busy { retry_after_s } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
             }
             ApiError::Unauthenticated { challenge, .. } => {

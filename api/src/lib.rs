@@ -1,10 +1,12 @@
 //! Carta's HTTP API: public reads of the service catalogue under `/v1`, documented by OpenAPI.
 
 pub mod auth;
+pub mod client_address;
 pub mod error;
 pub mod http_caching;
 pub mod import;
 pub mod middleware;
+pub mod opinion;
 pub mod pagination;
 pub mod query;
 pub mod routes;
@@ -35,6 +37,10 @@ pub struct AppState {
     /// Bulk exports running here: each holds a database connection and a snapshot while its
     /// client reads, so a few slow readers must not take the whole pool.
     pub exports: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Citizens' votes: totals in memory, limits, pseudonyms.
+    pub opinions: std::sync::Arc<opinion::Opinions>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: std::sync::Arc<client_address::TrustedProxies>,
 }
 
 impl AppState {
@@ -49,7 +55,11 @@ impl AppState {
         search::spawn_follower(&search, pool.clone(), settings.follow_every);
         let auth = std::sync::Arc::new(auth::Auth::start(&pool, auth_settings).await?);
         spawn_key_refresher(&auth, pool.clone());
+        let opinions = std::sync::Arc::new(opinion::Opinions::new(Default::default()));
+        opinion::spawn_refresher(&opinions, pool.clone(), search.clone());
         Ok(AppState {
+            opinions,
+            trusted_proxies: Default::default(),
             pool,
             search,
             auth,
@@ -65,6 +75,19 @@ impl AppState {
     /// With these webhook settings (the defaults otherwise).
     pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> AppState {
         self.webhooks = std::sync::Arc::new(settings);
+        self
+    }
+
+    /// With these vote settings (the defaults otherwise).
+    pub fn with_opinions(mut self, settings: opinion::OpinionSettings) -> AppState {
+        self.opinions = std::sync::Arc::new(opinion::Opinions::new(settings));
+        opinion::spawn_refresher(&self.opinions, self.pool.clone(), self.search.clone());
+        self
+    }
+
+    /// Behind these proxies.
+    pub fn with_trusted_proxies(mut self, proxies: client_address::TrustedProxies) -> AppState {
+        self.trusted_proxies = std::sync::Arc::new(proxies);
         self
     }
 
@@ -200,6 +223,7 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         (name = "federation", description = "The catalogue in bulk: the feed the federal portal pulls, NDJSON and CSV exports"),
         (name = "changes", description = "The change feed: follow every change of the public catalogue, in commit order"),
         (name = "webhooks", description = "Partners subscribe a URL to the change feed's events: signed deliveries, retried until received"),
+        (name = "opinion", description = "What citizens say of services (Lei 13.460 art. 23): anonymous usefulness votes and satisfaction ratings, their figures by service, organization and channel, the agencies' reading of reasons and comments, and the monitoring panel (Lei 14.129 art. 22)"),
     )
 )]
 struct ApiDoc;

@@ -7,7 +7,9 @@ use actix_web::HttpServer;
 use anyhow::Context;
 use carta_api::auth::keys::{generate_key, load_trusted_issuers};
 use carta_api::auth::{clients, AuthSettings};
+use carta_api::client_address::TrustedProxies;
 use carta_api::import::govbr_feed::FeedImport;
+use carta_api::opinion::OpinionSettings;
 use carta_api::search::SearchSettings;
 use carta_api::webhooks::{Deliverer, WebhookSettings};
 use carta_api::{build_app, import, AppState};
@@ -44,7 +46,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API; creates and migrates the database first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the database if missing and apply pending migrations.
     Migrate,
     /// Load the sample Mato Grosso catalogue (idempotent).
@@ -203,6 +205,35 @@ struct ServeArgs {
     /// Accept plain `http://localhost` webhook URLs (development only).
     #[arg(long, env = "CARTA_WEBHOOK_ALLOW_HTTP_LOCALHOST")]
     webhook_allow_http_localhost: bool,
+    /// How often the vote totals shown in pages and lists are reread, in milliseconds.
+    #[arg(long, env = "CARTA_OPINION_REFRESH_MS", default_value_t = 30000)]
+    opinion_refresh_ms: u64,
+    /// A second vote from the same sender (or protocol) on a service within this many seconds
+    /// replaces the first; at most a day (86400).
+    #[arg(
+        long,
+        env = "CARTA_OPINION_DUPLICATE_WINDOW_S",
+        default_value_t = 86400
+    )]
+    opinion_duplicate_window_s: u64,
+    /// Votes accepted per client address per minute.
+    #[arg(
+        long,
+        env = "CARTA_OPINION_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 20
+    )]
+    opinion_per_address_per_minute: u32,
+    /// Votes accepted per service per minute, from all addresses.
+    #[arg(
+        long,
+        env = "CARTA_OPINION_PER_SERVICE_PER_MINUTE",
+        default_value_t = 120
+    )]
+    opinion_per_service_per_minute: u32,
+    /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` header
+    /// names the client; from any other peer the header is ignored.
+    #[arg(long, env = "CARTA_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
 }
 
 /// Logs go to stderr through a background thread: every request logs a line, and writing it on
@@ -285,7 +316,16 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         retry_cap: Duration::from_secs(args.webhook_retry_cap_s),
         allow_http_localhost: args.webhook_allow_http_localhost,
         ..WebhookSettings::default()
-    });
+    })
+    .with_opinions(OpinionSettings {
+        refresh_every: Duration::from_millis(args.opinion_refresh_ms),
+        duplicate_window: Duration::from_secs(args.opinion_duplicate_window_s.min(24 * 3600)),
+        per_address_per_minute: args.opinion_per_address_per_minute,
+        per_service_per_minute: args.opinion_per_service_per_minute,
+    })
+    .with_trusted_proxies(
+        TrustedProxies::parse(&args.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?,
+    );
     state.cors_write_origins = args
         .cors_write_origins
         .iter()
@@ -325,7 +365,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _log_guard = init_logging(cli.log_format);
     match cli.command {
-        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Serve(args) => serve(&cli.database_url, *args).await,
         Command::Migrate => prepare_database(&cli.database_url).await,
         Command::Seed => {
             prepare_database(&cli.database_url).await?;

@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod checklist;
 pub mod feed;
+pub mod feedback;
 pub mod near;
 pub mod organization;
 pub mod place;

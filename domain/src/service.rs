@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::checklist::Checklist;
+use crate::feedback::Opinion;
 use crate::organization::OrganizationSummary;
 use crate::place::{LocationSummary, MunicipalityRef};
 use crate::taxonomy::{ChannelTypeCode, SegmentCode, TaxonRef};
@@ -465,6 +466,9 @@ pub struct Service {
     pub source: Option<SourceRef>,
     /// Lei 13.460 art. 7 checklist, computed on read.
     pub compliance: Checklist,
+    /// What citizens said of it (updated within `CARTA_OPINION_REFRESH_MS`, 30 s by default).
+    #[serde(flatten, default)]
+    pub opinion: Opinion,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -490,6 +494,9 @@ pub struct ServiceSummary {
     pub channel_types: Vec<ChannelTypeCode>,
     pub status: ServiceStatus,
     pub updated_at: DateTime<Utc>,
+    /// What citizens said of it (updated within `CARTA_OPINION_REFRESH_MS`, 30 s by default).
+    #[serde(flatten, default)]
+    pub opinion: Opinion,
 }
 
 /// Plain-text teaser of a markdown/HTML description.

@@ -44,6 +44,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// The four federal audience segments (segmentos da sociedade).

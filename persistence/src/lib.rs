@@ -8,6 +8,7 @@ pub mod editing;
 mod error;
 pub mod federation;
 pub mod feed;
+pub mod opinion;
 pub mod pool;
 pub mod reads;
 pub mod reference_writes;

@@ -393,6 +393,7 @@ pub(crate) async fn assemble_services(
                 .collect(),
             source: row.source(),
             compliance,
+            opinion: Default::default(),
             created_at: row.created_at,
             updated_at: row.updated_at,
             published_at: row.published_at,

@@ -134,6 +134,7 @@ impl ServiceRow {
         organization: OrganizationSummary,
     ) -> Result<ServiceSummary, StoreError> {
         Ok(ServiceSummary {
+            opinion: Default::default(),
             id: self.id,
             slug: self.slug.clone(),
             summary: domain::service::summarize(&content.description, 300),

@@ -110,6 +110,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    opinion_keys (day) {
+        day -> Date,
+        secret -> Bytea,
+    }
+}
+
+diesel::table! {
     organizations (id) {
         id -> Uuid,
         slug -> Text,
@@ -179,6 +186,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_feedback (id) {
+        id -> Int8,
+        service_id -> Uuid,
+        useful -> Bool,
+        reason -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        sender -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     service_life_events (service_id, life_event_id) {
         service_id -> Uuid,
         life_event_id -> Uuid,
@@ -205,6 +224,30 @@ diesel::table! {
         slug -> Text,
         service_id -> Uuid,
         retired_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_opinion (service_id) {
+        service_id -> Uuid,
+        useful -> Int4,
+        not_useful -> Int4,
+        ratings -> Int4,
+        stars_sum -> Int4,
+    }
+}
+
+diesel::table! {
+    service_ratings (id) {
+        id -> Int8,
+        service_id -> Uuid,
+        stars -> Int2,
+        channel -> Text,
+        comment -> Nullable<Text>,
+        with_protocol -> Bool,
+        sender -> Nullable<Bytea>,
+        protocol -> Nullable<Bytea>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -327,11 +370,14 @@ diesel::joinable!(service_channel_types -> channel_types (channel_type));
 diesel::joinable!(service_channel_types -> services (service_id));
 diesel::joinable!(service_life_events -> life_events (life_event_id));
 diesel::joinable!(service_life_events -> services (service_id));
+diesel::joinable!(service_feedback -> services (service_id));
 diesel::joinable!(service_locations -> locations (location_id));
 diesel::joinable!(service_locations -> services (service_id));
 diesel::joinable!(service_municipalities -> municipalities (ibge_code));
 diesel::joinable!(service_municipalities -> services (service_id));
 diesel::joinable!(service_old_slugs -> services (service_id));
+diesel::joinable!(service_opinion -> services (service_id));
+diesel::joinable!(service_ratings -> services (service_id));
 diesel::joinable!(service_revisions -> services (service_id));
 diesel::joinable!(service_segments -> segments (segment_code));
 diesel::joinable!(service_segments -> services (service_id));
@@ -349,16 +395,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     life_events,
     locations,
     municipalities,
+    opinion_keys,
     organizations,
     public_changes,
     related_services,
     search_synonyms,
     segments,
     service_channel_types,
+    service_feedback,
     service_life_events,
     service_locations,
     service_municipalities,
     service_old_slugs,
+    service_opinion,
+    service_ratings,
     service_revisions,
     service_segments,
     service_topics,

@@ -51,6 +51,13 @@ fn every_operation_is_documented_with_its_errors() {
         "/v1/webhooks",
         "/v1/webhooks/{id}",
         "/v1/webhooks/{id}/deliveries",
+        "/v1/services/{id_or_slug}/feedback",
+        "/v1/services/{id_or_slug}/ratings",
+        "/v1/services/{id_or_slug}/opinion",
+        "/v1/organizations/{id_or_slug}/opinion",
+        "/v1/organizations/{id_or_slug}/panel",
+        "/v1/organizations/{id_or_slug}/feedback",
+        "/v1/organizations/{id_or_slug}/ratings",
     ] {
         assert!(paths.contains_key(expected), "{expected} is not documented");
     }
@@ -72,8 +79,13 @@ fn every_operation_is_documented_with_its_errors() {
                 && !path.contains("/draft")
                 && !path.contains("/revisions")
                 && path != "/v1/audit"
-                && !path.starts_with("/v1/webhooks");
-            let open_write = path == "/v1/auth/token";
+                && !path.starts_with("/v1/webhooks")
+                && !(path.starts_with("/v1/organizations/")
+                    && (path.ends_with("/feedback") || path.ends_with("/ratings")));
+            // Citizens vote anonymously.
+            let open_write = path == "/v1/auth/token"
+                || (path.starts_with("/v1/services/")
+                    && (path.ends_with("/feedback") || path.ends_with("/ratings")));
             assert_eq!(secured, !public && !open_write, "{method} {path}: security");
             // A partner's own webhooks: another's are 404, never 403 (only naming an owner is).
             let own_only = path.starts_with("/v1/webhooks") && method != "post";

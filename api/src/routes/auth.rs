@@ -133,9 +133,10 @@ pub async fn token(
             return Err(invalid_client(false));
         }
     };
-    let ip = req
-        .peer_addr()
-        .map(|addr| addr.ip().to_string())
+    let ip = state
+        .trusted_proxies
+        .client_address(&req)
+        .map(|address| address.to_string())
         .unwrap_or_default();
     let limiter = &state.auth.limiter;
     if let Some(wait) = limiter.blocked(Some(&client_id), &ip) {

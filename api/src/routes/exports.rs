@@ -118,6 +118,7 @@ where
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy { retry_after_s: 30 })?;
     let mut conn = state.connection().await?;
+    let opinions = state.opinions.clone();
     // Two pages in flight at most: a slow client slows the reading, never fills memory.
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     actix_web::rt::spawn(async move {
@@ -129,10 +130,13 @@ where
         Some((page, receiver))
     })
     .map(move |page: Result<Vec<Service>, StoreError>| {
-        let page = page.map_err(|error| {
+        let mut page = page.map_err(|error| {
             tracing::error!(%error, "export stopped");
             ApiError::Store(error)
         })?;
+        for service in &mut page {
+            opinions.decorate(service);
+        }
         render(page).map(Bytes::from)
     });
     Ok(stream::once(ready(Ok(Bytes::from(head))))

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod editing;
 pub mod exports;
 pub mod health;
+pub mod opinion;
 pub mod organizations;
 pub mod places;
 pub mod reference_writes;
@@ -42,6 +43,9 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(editing::get_revision)
                 .service(editing::diff_revisions)
                 .service(editing::rollback_service)
+                .service(opinion::post_feedback)
+                .service(opinion::post_rating)
+                .service(opinion::service_opinion)
                 .service(audit::list_audit)
                 .service(search::suggest)
                 .service(organizations::list_organizations)
@@ -50,6 +54,10 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(reference_writes::replace_organization)
                 .service(reference_writes::patch_organization)
                 .service(reference_writes::delete_organization)
+                .service(opinion::organization_opinion)
+                .service(opinion::organization_panel)
+                .service(opinion::organization_feedback)
+                .service(opinion::organization_ratings)
                 .service(taxonomies::list_topics)
                 .service(reference_writes::create_topic)
                 .service(taxonomies::get_topic)

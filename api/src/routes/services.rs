@@ -82,6 +82,8 @@ const ITEM_FIELDS: &[&str] = &[
     "time_estimate",
     "channel_types",
     "status",
+    "usefulness",
+    "satisfaction",
     "updated_at",
     "highlights",
 ];
@@ -217,9 +219,12 @@ pub async fn list_services(
                 items: result
                     .items
                     .into_iter()
-                    .map(|service| ServiceListItem {
-                        service,
-                        highlights: None,
+                    .map(|mut service| {
+                        state.opinions.decorate_summary(&mut service);
+                        ServiceListItem {
+                            service,
+                            highlights: None,
+                        }
                     })
                     .collect(),
                 total: result.total,
@@ -244,9 +249,12 @@ pub async fn list_services(
             items: results
                 .hits
                 .into_iter()
-                .map(|hit| ServiceListItem {
-                    service: hit.summary,
-                    highlights: Some(hit.highlights),
+                .map(|mut hit| {
+                    state.opinions.decorate_summary(&mut hit.summary);
+                    ServiceListItem {
+                        service: hit.summary,
+                        highlights: Some(hit.highlights),
+                    }
                 })
                 .collect(),
             total,
@@ -292,7 +300,8 @@ pub async fn get_service(
     }
     let generation = state.search.generation();
     let mut conn = state.connection().await?;
-    if let Some(service) = reads::find_service(&mut conn, &path).await? {
+    if let Some(mut service) = reads::find_service(&mut conn, &path).await? {
+        state.opinions.decorate(&mut service);
         if fresh {
             return Ok(HttpResponse::Ok().json(service));
         }

@@ -521,6 +521,12 @@ impl SearchIndex {
         );
     }
 
+    /// Drops every rendered answer: something they show besides the catalogue changed (the
+    /// citizens' vote totals, see `opinion`).
+    pub fn invalidate_answers(&self) {
+        self.invalidate();
+    }
+
     /// When this instance last saw the catalogue change.
     pub fn modified_at(&self) -> std::time::SystemTime {
         std::time::UNIX_EPOCH
