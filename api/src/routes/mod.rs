@@ -30,6 +30,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(services::list_services)
                 .service(editing::create_service)
                 .service(services::get_service)
+                .service(places::list_service_locations)
                 .service(editing::delete_service)
                 .service(editing::get_draft)
                 .service(editing::put_draft)
