@@ -34,25 +34,46 @@ impl TrustedProxies {
 
     /// The client's address; `None` only when actix knows no peer (never over TCP).
     pub fn client_address(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
+        let peer = req.peer_addr()?.ip().to_canonical();
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let forwarded: Vec<IpAddr> = req
+        // From the nearest hop back: each trusted proxy vouches for the entry before it. An entry
+        // that is not an address ends the walk, at the last hop vouched for: nothing before it
+        // can be believed.
+        let entries: Vec<&str> = req
             .headers()
             .get_all("x-forwarded-for")
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
             .collect();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|address| !self.trusts(*address))
-                .unwrap_or(peer),
-        )
+        let mut client = peer;
+        for entry in entries.iter().rev() {
+            match parse_forwarded(entry) {
+                Some(address) => {
+                    client = address;
+                    if !self.trusts(address) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        Some(client)
     }
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:443`), as some proxies write it.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(address) = entry.parse::<IpAddr>() {
+        return Some(address.to_canonical());
+    }
+    entry
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|socket| socket.ip().to_canonical())
 }
 
 #[cfg(test)]
@@ -66,7 +87,10 @@ mod tests {
         let proxies = TrustedProxies::parse(&["10.0.0.0/8".into(), "192.168.1.7".into()]).unwrap();
         let request = |peer: &str, forwarded: &str| {
             TestRequest::default()
-                .peer_addr(format!("{peer}:4000").parse().unwrap())
+                .peer_addr(std::net::SocketAddr::new(
+                    peer.parse::<IpAddr>().unwrap(),
+                    4000,
+                ))
                 .insert_header(("X-Forwarded-For", forwarded))
                 .to_http_request()
         };
@@ -80,6 +104,11 @@ mod tests {
         assert_eq!(address("10.1.2.3", "1.2.3.4, 5.6.7.8"), "5.6.7.8");
         assert_eq!(address("10.1.2.3", "1.2.3.4, 192.168.1.7"), "1.2.3.4");
         assert_eq!(address("10.1.2.3", "garbage"), "10.1.2.3");
+        // A forged entry before an unreadable one is not believed.
+        assert_eq!(address("10.1.2.3", "6.6.6.6, unknown"), "10.1.2.3");
+        assert_eq!(address("10.1.2.3", "1.2.3.4:5678"), "1.2.3.4");
+        assert_eq!(address("10.1.2.3", "[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(address("::ffff:10.1.2.3", "1.2.3.4"), "1.2.3.4");
         assert!(TrustedProxies::parse(&["nope".into()]).is_err());
     }
 }

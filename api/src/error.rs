@@ -23,7 +23,7 @@ pub struct InvalidField {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
     /// `unknown`, `invalid`, `out_of_range`, `duplicate`, `required`, `too_long`, `taken`,
-    /// `read_only`.
+    /// `read_only`, `requires_q`, `requires_near`, `outside_brazil`.
     #[schema(example = "out_of_range")]
     pub code: String,
     #[schema(example = "Use um valor entre 1 e 100.")]

@@ -230,6 +230,10 @@ struct ServeArgs {
         default_value_t = 120
     )]
     opinion_per_service_per_minute: u32,
+    /// Secret (at least 32 characters) from which the daily keys that hash voters are derived;
+    /// share it between instances. Unset: a random one per instance.
+    #[arg(long, env = "CARTA_OPINION_SECRET", hide_env_values = true, value_parser = long_secret)]
+    opinion_secret: Option<String>,
     /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` header
     /// names the client; from any other peer the header is ignored.
     #[arg(long, env = "CARTA_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -238,6 +242,14 @@ struct ServeArgs {
     /// milliseconds (one statement per flush, never one per view).
     #[arg(long, env = "CARTA_VIEWS_FLUSH_MS", default_value_t = 10000, value_parser = clap::value_parser!(u64).range(1..))]
     views_flush_ms: u64,
+}
+
+fn long_secret(value: &str) -> Result<String, String> {
+    if value.chars().count() >= 32 {
+        Ok(value.to_owned())
+    } else {
+        Err("use at least 32 characters".into())
+    }
 }
 
 /// Logs go to stderr through a background thread: every request logs a line, and writing it on
@@ -323,9 +335,18 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     })
     .with_opinions(OpinionSettings {
         refresh_every: Duration::from_millis(args.opinion_refresh_ms),
-        duplicate_window: Duration::from_secs(args.opinion_duplicate_window_s.min(24 * 3600)),
+        duplicate_window: Duration::from_secs(args.opinion_duplicate_window_s),
         per_address_per_minute: args.opinion_per_address_per_minute,
         per_service_per_minute: args.opinion_per_service_per_minute,
+        secret: match &args.opinion_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => {
+                tracing::warn!(
+                    "CARTA_OPINION_SECRET is not set: this instance hashes voters with a secret of its own, so duplicate votes are only recognised per instance"
+                );
+                carta_api::opinion::random_secret()
+            }
+        },
     })
     .with_trusted_proxies(
         TrustedProxies::parse(&args.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?,

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use domain::feedback::Opinion;
 use domain::service::{Service, ServiceSummary};
 use hmac::{Hmac, Mac};
@@ -33,6 +33,10 @@ pub struct OpinionSettings {
     /// Votes accepted per service per minute, from all addresses: a flood from many addresses
     /// cannot swing one service's figures quickly.
     pub per_service_per_minute: u32,
+    /// The secret each day's hashing key is derived from. It never enters the database, so a
+    /// dump or a backup cannot test addresses against the stored hashes. Instances that share a
+    /// database should share it (`CARTA_OPINION_SECRET`) for duplicates to be seen across them.
+    pub secret: Vec<u8>,
 }
 
 impl Default for OpinionSettings {
@@ -42,19 +46,33 @@ impl Default for OpinionSettings {
             duplicate_window: Duration::from_secs(24 * 3600),
             per_address_per_minute: 20,
             per_service_per_minute: 120,
+            secret: random_secret(),
         }
     }
 }
 
+/// A fresh random secret, for an instance given none.
+pub fn random_secret() -> Vec<u8> {
+    let mut secret = vec![0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+    secret
+}
+
+/// The longest duplicate window: a day's key must still exist to recognise a vote.
+const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Per service: the totals shown and the version of its votes (see the migration).
+type Totals = HashMap<Uuid, (Opinion, i64)>;
+
 pub struct Opinions {
     pub settings: OpinionSettings,
-    totals: RwLock<Arc<HashMap<Uuid, Opinion>>>,
-    secrets: Mutex<Option<(NaiveDate, Vec<Vec<u8>>)>>,
+    totals: RwLock<Arc<Totals>>,
     limiter: VoteLimiter,
 }
 
 impl Opinions {
-    pub fn new(settings: OpinionSettings) -> Opinions {
+    pub fn new(mut settings: OpinionSettings) -> Opinions {
+        settings.duplicate_window = settings.duplicate_window.min(MAX_WINDOW);
         Opinions {
             limiter: VoteLimiter::new(
                 settings.per_address_per_minute,
@@ -62,7 +80,6 @@ impl Opinions {
             ),
             settings,
             totals: RwLock::default(),
-            secrets: Mutex::default(),
         }
     }
 
@@ -71,7 +88,7 @@ impl Opinions {
         self.totals
             .read()
             .ok()
-            .and_then(|totals| totals.get(&service).copied())
+            .and_then(|totals| totals.get(&service).map(|(opinion, _)| *opinion))
             .unwrap_or_default()
     }
 
@@ -88,61 +105,28 @@ impl Opinions {
         self.limiter.admit(address, service)
     }
 
-    /// The keyed hashes of the sender and of the protocol under each live day secret.
-    pub async fn pseudonyms(
-        &self,
-        conn: &mut diesel_async::AsyncPgConnection,
-        sender: &[u8],
-        service: Uuid,
-        protocol: Option<&str>,
-    ) -> Result<Pseudonyms, StoreError> {
-        let secrets = self.secrets(conn).await?;
-        let hash = |secret: &[u8], kind: &str, value: &[u8]| {
-            // The service is part of the protocol's hash: one protocol number may exist at two
-            // agencies.
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-                .map_err(|_| StoreError::Corrupt("opinion secret".into()))?;
-            mac.update(kind.as_bytes());
-            mac.update(b"\0");
-            mac.update(service.as_bytes());
-            mac.update(value);
-            Ok::<_, StoreError>(mac.finalize().into_bytes()[..16].to_vec())
-        };
+    /// The keyed hashes of the sender and of the protocol under today's and yesterday's keys
+    /// (today's first): a vote is recognised across midnight, and a day later it cannot be.
+    pub fn pseudonyms(&self, sender: &[u8], service: Uuid, protocol: Option<&str>) -> Pseudonyms {
+        let today = Utc::now().date_naive();
+        let days = [Some(today), today.pred_opt()];
         let mut pseudonyms = Pseudonyms::default();
-        for secret in &secrets {
-            pseudonyms.sender.push(hash(secret, "sender", sender)?);
+        for day in days.into_iter().flatten() {
+            let key = keyed(&self.settings.secret, &[b"day", day.to_string().as_bytes()]);
+            // The service is part of each hash: one protocol number may exist at two agencies,
+            // and one sender's hashes on two services must not match.
+            let service = service.as_bytes().as_slice();
+            pseudonyms
+                .sender
+                .push(keyed(&key, &[b"sender", service, sender])[..16].to_vec());
             if let Some(protocol) = protocol {
                 let normalized = protocol.trim().to_ascii_uppercase();
-                pseudonyms
-                    .protocol
-                    .push(hash(secret, "protocol", normalized.as_bytes())?);
+                pseudonyms.protocol.push(
+                    keyed(&key, &[b"protocol", service, normalized.as_bytes()])[..16].to_vec(),
+                );
             }
         }
-        Ok(pseudonyms)
-    }
-
-    async fn secrets(
-        &self,
-        conn: &mut diesel_async::AsyncPgConnection,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let today = Utc::now().date_naive();
-        if let Ok(cached) = self.secrets.lock() {
-            if let Some((day, secrets)) = cached.as_ref().filter(|(day, _)| *day == today) {
-                let _ = day;
-                return Ok(secrets.clone());
-            }
-        }
-        let mut fresh = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut fresh);
-        let secrets: Vec<Vec<u8>> = store::day_secrets(conn, today, fresh)
-            .await?
-            .into_iter()
-            .map(|(_, secret)| secret)
-            .collect();
-        if let Ok(mut cached) = self.secrets.lock() {
-            *cached = Some((today, secrets.clone()));
-        }
-        Ok(secrets)
+        pseudonyms
     }
 
     /// Rereads the totals (dropping rendered answers when they changed) and erases pseudonyms
@@ -150,9 +134,12 @@ impl Opinions {
     pub async fn refresh(&self, pool: &DbPool, search: &SearchIndex) -> Result<(), StoreError> {
         let mut conn = persistence::pool::connection(pool).await?;
         let window = i64::try_from(self.settings.duplicate_window.as_secs()).unwrap_or(i64::MAX);
-        store::forget_senders(&mut conn, window, Utc::now().date_naive()).await?;
-        let totals: HashMap<Uuid, Opinion> =
-            store::all_totals(&mut conn).await?.into_iter().collect();
+        store::forget_senders(&mut conn, window).await?;
+        let totals: Totals = store::all_totals(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(id, opinion, version)| (id, (opinion, version)))
+            .collect();
         let changed = self
             .totals
             .read()
@@ -166,6 +153,19 @@ impl Opinions {
         }
         Ok(())
     }
+}
+
+/// HMAC-SHA256 of the parts, each ended by a NUL so that no two lists of parts collide.
+fn keyed(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC takes keys of any length.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return Vec::new();
+    };
+    for part in parts {
+        mac.update(part);
+        mac.update(b"\0");
+    }
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Keeps `opinions` fresh until it is dropped.
@@ -192,13 +192,32 @@ pub fn spawn_refresher(opinions: &Arc<Opinions>, pool: DbPool, search: Arc<Searc
 struct VoteLimiter {
     per_address: u32,
     per_service: u32,
-    windows: Mutex<HashMap<LimitKey, (Instant, u32)>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Default)]
+struct Windows {
+    counts: HashMap<LimitKey, (Instant, u32)>,
+    swept: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum LimitKey {
     Address(IpAddr),
     Service(Uuid),
+}
+
+/// Whom the address limit counts: an IPv4 address, or an IPv6 /64 (what one subscriber is
+/// usually given: counting single IPv6 addresses would give each sender endless fresh ones).
+fn limited_address(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+        v4 => v4,
+    }
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -219,16 +238,26 @@ impl VoteLimiter {
             Err(poisoned) => poisoned.into_inner(),
         };
         let now = Instant::now();
-        if windows.len() > 100_000 {
-            windows.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
+        // Windows past their minute are forgotten once a minute: no address stays in memory.
+        if windows
+            .swept
+            .is_none_or(|swept| now.duration_since(swept) >= WINDOW)
+        {
+            windows
+                .counts
+                .retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
+            windows.swept = Some(now);
         }
         let keys = [
-            (LimitKey::Address(address), self.per_address),
+            (
+                LimitKey::Address(limited_address(address)),
+                self.per_address,
+            ),
             (LimitKey::Service(service), self.per_service),
         ];
         let mut wait = None;
         for (key, limit) in keys {
-            if let Some((started, count)) = windows.get(&key) {
+            if let Some((started, count)) = windows.counts.get(&key) {
                 let elapsed = now.duration_since(*started);
                 if elapsed < WINDOW && *count >= limit {
                     wait = wait.max(Some(WINDOW - elapsed));
@@ -239,7 +268,7 @@ impl VoteLimiter {
             return wait;
         }
         for (key, _) in keys {
-            let entry = windows.entry(key).or_insert((now, 0));
+            let entry = windows.counts.entry(key).or_insert((now, 0));
             if now.duration_since(entry.0) >= WINDOW {
                 *entry = (now, 0);
             }
@@ -271,5 +300,13 @@ mod tests {
         assert_eq!(limiter.admit(b, s), None);
         assert!(limiter.admit(c, s).is_some(), "the service is spent");
         assert_eq!(limiter.admit(c, t), None);
+
+        let limiter = VoteLimiter::new(1, 100);
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let same_subscriber: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limiter.admit(one, s), None);
+        assert!(limiter.admit(same_subscriber, s).is_some());
+        assert_eq!(limiter.admit(other, s), None);
     }
 }

@@ -58,6 +58,11 @@ impl QueryParams {
             .map(|(_, value)| value.as_str())
     }
 
+    /// Whether the parameter was given at all (well-formed or not).
+    pub fn given(&self, name: &str) -> bool {
+        self.raw(name).is_some()
+    }
+
     pub fn invalid(&mut self, name: &str, code: &str, message: impl Into<String>) {
         self.errors
             .push(InvalidField::parameter(name, code, message));

@@ -30,8 +30,8 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// The channel through which the service was provided, as the federal evaluation API
-    /// numbers them (`canalPrestacao` 1–8, the "federal name" here).
+    /// The channel through which the service was provided: the eight of the federal evaluation
+    /// API (`canalPrestacao` 1–8, in this order), by name.
     RatingChannel {
         MobileApp = "mobile_app", "Aplicativo móvel", "1";
         Email = "email", "E-mail", "2";
@@ -52,8 +52,9 @@ pub struct FeedbackForm {
     /// Required when `useful` is false; only then allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<NotUsefulReason>,
-    /// Free text, at most 500 characters; required with reason `other`. Control characters are
-    /// removed and what looks like a CPF, a phone number or an e-mail address is masked.
+    /// Free text, at most 500 characters once control and formatting characters are removed;
+    /// required with reason `other`. What looks like a CPF, CNPJ or phone number (8 or more
+    /// digits) or an e-mail address is replaced by `[removido]` before it is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
@@ -93,8 +94,8 @@ pub fn feedback_rules(form: &FeedbackForm) -> Vec<FieldError> {
         ),
         _ => {}
     }
-    let comment = form.comment.as_deref().and_then(clean_comment);
-    if form.reason == Some(NotUsefulReason::Other) && comment.is_none() {
+    let comment = form.comment.as_deref().map(strip_comment);
+    if form.reason == Some(NotUsefulReason::Other) && comment.as_deref().is_none_or(str::is_empty) {
         errors.add(
             "/comment",
             "required",
@@ -113,7 +114,7 @@ pub fn rating_rules(form: &RatingForm) -> Vec<FieldError> {
     }
     comment_rules(
         &mut errors,
-        form.comment.as_deref().and_then(clean_comment).as_deref(),
+        form.comment.as_deref().map(strip_comment).as_deref(),
     );
     if let Some(protocol) = &form.protocol {
         let protocol = protocol.trim();
@@ -140,25 +141,28 @@ fn comment_rules(errors: &mut Errors, cleaned: Option<&str>) {
     }
 }
 
-/// A comment as it is kept: without control or bidirectional-formatting characters (which can
-/// disguise text on an agency's screen), with at most one blank line in a row, trimmed, and with
-/// what looks like personal data masked (LGPD: the form is anonymous, and agencies read these).
-/// `None` when nothing is left.
+/// A comment as it is kept: cleaned ([`strip_comment`]) and with what looks like personal data
+/// masked (LGPD: the form is anonymous, and agencies read these). `None` when nothing is left.
 pub fn clean_comment(raw: &str) -> Option<String> {
+    let masked = mask_personal_data(&strip_comment(raw));
+    (!masked.is_empty()).then_some(masked)
+}
+
+/// A comment without control, formatting or bidirectional characters (which can disguise text
+/// on an agency's screen), with at most one blank line in a row, trimmed. The length limit
+/// applies to this, what the citizen wrote.
+pub fn strip_comment(raw: &str) -> String {
     let mut text = String::with_capacity(raw.len());
     let mut newlines = 0;
     for c in raw.chars() {
         match c {
-            '\n' => {
+            '\n' | '\u{2028}' | '\u{2029}' => {
                 newlines += 1;
                 if newlines <= 2 {
                     text.push('\n');
                 }
             }
-            '\t' => {
-                newlines = 0;
-                text.push(' ');
-            }
+            '\t' => text.push(' '),
             c if c.is_control() || is_invisible_format(c) => {}
             c => {
                 if !c.is_whitespace() {
@@ -168,13 +172,16 @@ pub fn clean_comment(raw: &str) -> Option<String> {
             }
         }
     }
-    let masked = mask_personal_data(text.trim());
-    (!masked.is_empty()).then_some(masked)
+    text.trim().to_owned()
 }
 
-/// Bidirectional overrides and isolates, zero-width characters and the BOM.
+/// Unicode's format characters (category Cf) that text may hold: soft hyphen, bidirectional
+/// marks, overrides and isolates, zero-width characters, invisible operators, interlinear
+/// annotations, the BOM and tag characters.
 fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Replacement for masked personal data.
@@ -209,7 +216,7 @@ fn mask_personal_data(text: &str) -> String {
 
 fn mask_digit_runs(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
-    let joiner = |c: char| matches!(c, '.' | '-' | '/' | ' ' | '(' | ')');
+    let joiner = |c: char| matches!(c, '.' | '-' | '/' | ' ' | '(' | ')' | '\u{A0}' | '–' | '—');
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
@@ -227,7 +234,8 @@ fn mask_digit_runs(text: &str) -> String {
             }
             j += 1;
         }
-        if digits >= 8 {
+        let run: String = chars[i..end].iter().collect();
+        if digits >= 8 && !is_date(&run) {
             out.push_str(MASK);
             i = end;
         } else {
@@ -236,6 +244,14 @@ fn mask_digit_runs(text: &str) -> String {
         }
     }
     out
+}
+
+/// `dd/mm/yyyy` (or with `-` or `.`): a date, not a document number.
+fn is_date(run: &str) -> bool {
+    let parts: Vec<&str> = run.split(['/', '-', '.']).collect();
+    matches!(parts.as_slice(), [d, m, y]
+        if (1..=2).contains(&d.len()) && (1..=2).contains(&m.len()) && y.len() == 4
+            && [d, m, y].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// "Was this useful?" votes of a service or an organization.
@@ -333,6 +349,7 @@ pub struct FeedbackEntry {
     pub reason: Option<NotUsefulReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// To the hour.
     pub created_at: DateTime<Utc>,
 }
 
@@ -347,6 +364,7 @@ pub struct RatingEntry {
     pub comment: Option<String>,
     /// Whether the citizen gave a protocol number (the number itself is not kept).
     pub with_protocol: bool,
+    /// To the hour.
     pub created_at: DateTime<Utc>,
 }
 
@@ -516,6 +534,14 @@ mod tests {
     }
 
     #[test]
+    fn the_limit_counts_what_was_written_not_the_masks() {
+        let digits = "12345678 x ".repeat(45);
+        assert!(digits.trim().chars().count() <= MAX_COMMENT_CHARS);
+        assert!(feedback_rules(&feedback(true, None, Some(&digits))).is_empty());
+        assert!(clean_comment(&digits).unwrap().chars().count() > MAX_COMMENT_CHARS);
+    }
+
+    #[test]
     fn comments_are_limited_after_cleaning() {
         let long = "a".repeat(MAX_COMMENT_CHARS) + "\u{0}\u{1b}";
         assert!(feedback_rules(&feedback(true, None, Some(&long))).is_empty());
@@ -542,6 +568,11 @@ mod tests {
             Some("Em 2026 paguei R$ 150,00 no dia 12/03")
         );
         assert_eq!(clean_comment(" \u{200B}\n "), None);
+        assert_eq!(
+            clean_comment("a\u{2028}\u{2029}\u{2028}b\u{AD}\u{E0041} nasci em 12/03/1990, tel 65\u{A0}3613–4000")
+                .as_deref(),
+            Some("a\n\nb nasci em 12/03/1990, tel [removido]")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod checklist;
 pub mod feed;
 pub mod feedback;
+pub mod near;
 pub mod organization;
 pub mod place;
 pub mod query;

@@ -121,6 +121,18 @@ pub struct Location {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A service unit in a list: with its distance when the list was asked for units `near` a point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LocationListItem {
+    #[serde(flatten)]
+    pub location: Location,
+    /// Great-circle distance from the `near` point in km, rounded to 10 m; only when `near` is
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 1.23)]
+    pub distance_km: Option<f64>,
+}
+
 /// How a service names its units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LocationSummary {

@@ -372,6 +372,19 @@ impl ServiceContent {
         }
         types
     }
+
+    /// Service units named by the channels of any step (default or case), each once, in
+    /// first-seen order.
+    pub fn channel_location_ids(&self) -> Vec<Uuid> {
+        let mut ids = Vec::new();
+        let channels = self.steps.iter().flat_map(|step| step.channels.iter());
+        for id in channels.flat_map(|channel| channel.location_ids.iter()) {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        ids
+    }
 }
 
 /// What an editor writes about a service: its text and its links, given by natural keys (slugs and

@@ -2,7 +2,7 @@
 //! the agencies' reading of them, and the forgetting of who sent them (see the migration
 //! `opinion` for what is kept and for how long).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -19,9 +19,7 @@ use uuid::Uuid;
 
 use crate::reads::find_id;
 use crate::rows::{OrganizationRow, ServiceRow};
-use crate::schema::{
-    opinion_keys, organizations, service_feedback, service_opinion, service_ratings, services,
-};
+use crate::schema::{organizations, service_feedback, service_opinion, service_ratings, services};
 use crate::StoreError;
 
 const PUBLISHED: &str = "published";
@@ -60,35 +58,13 @@ pub async fn organization(
         .transpose()
 }
 
-/// The secrets of `today` and of the day before (when it still exists): the first signs new
-/// votes, both recognise recent ones. Today's is created by whichever instance needs it first.
-pub async fn day_secrets(
-    conn: &mut AsyncPgConnection,
-    today: NaiveDate,
-    fresh_secret: [u8; 32],
-) -> Result<Vec<(NaiveDate, Vec<u8>)>, StoreError> {
-    diesel::insert_into(opinion_keys::table)
-        .values((
-            opinion_keys::day.eq(today),
-            opinion_keys::secret.eq(fresh_secret.to_vec()),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    let yesterday = today.pred_opt().unwrap_or(today);
-    Ok(opinion_keys::table
-        .filter(opinion_keys::day.between(yesterday, today))
-        .order(opinion_keys::day.desc())
-        .select((opinion_keys::day, opinion_keys::secret))
-        .load(conn)
-        .await?)
-}
-
 /// Whether a vote was new or replaced the same sender's earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
     Created,
     Replaced,
+    /// Another sender rated this protocol within the window: refused.
+    ProtocolTaken,
 }
 
 /// Who sent a vote, as keyed hashes under each live day secret (today's first).
@@ -159,8 +135,11 @@ pub async fn record_feedback(
     .await
 }
 
-/// Records a rating; one from the same sender, or for the same protocol, on the same service
-/// within `window_s` seconds replaces it.
+/// A recent rating's id, sender and protocol hashes.
+type RatingMatch = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Records a rating; one from the same sender on the same service within `window_s` seconds
+/// replaces it. A protocol another sender rated within the window is refused.
 pub async fn record_rating(
     conn: &mut AsyncPgConnection,
     service_id: Uuid,
@@ -175,7 +154,7 @@ pub async fn record_rating(
     let protocol = who.protocol.as_slice().first().cloned();
     conn.transaction::<_, StoreError, _>(async |conn| {
         lock_service_votes(conn, service_id).await?;
-        let earlier: Option<i64> = service_ratings::table
+        let recent_matches: Vec<RatingMatch> = service_ratings::table
             .filter(service_ratings::service_id.eq(service_id))
             .filter(
                 service_ratings::sender
@@ -184,10 +163,26 @@ pub async fn record_rating(
             )
             .filter(service_ratings::created_at.gt(recent(window_s)))
             .order(service_ratings::created_at.desc())
-            .select(service_ratings::id)
-            .first(conn)
-            .await
-            .optional()?;
+            .select((
+                service_ratings::id,
+                service_ratings::sender,
+                service_ratings::protocol,
+            ))
+            .load(conn)
+            .await?;
+        let own =
+            |sender: &Option<Vec<u8>>| sender.as_ref().is_some_and(|s| who.sender.contains(s));
+        // A protocol is rated once; someone else naming it (a guess at a sequential number,
+        // say) must not overwrite the citizen's rating.
+        if recent_matches.iter().any(|(_, sender, protocol)| {
+            protocol.as_ref().is_some_and(|p| who.protocol.contains(p)) && !own(sender)
+        }) {
+            return Ok(Recorded::ProtocolTaken);
+        }
+        let earlier = recent_matches
+            .iter()
+            .find(|(_, sender, _)| own(sender))
+            .map(|(id, _, _)| *id);
         let values = (
             service_ratings::stars.eq(stars),
             service_ratings::channel.eq(channel.code()),
@@ -222,12 +217,11 @@ fn recent(window_s: i64) -> diesel::expression::SqlLiteral<diesel::sql_types::Ti
     sql(&format!("now() - interval '{} seconds'", window_s.max(0)))
 }
 
-/// Erases the pseudonyms of votes older than the window and the day secrets no longer needed:
-/// after this, nothing links a vote to its sender or to the sender's other votes.
+/// Erases the pseudonyms of votes older than the window: after this, nothing links a vote to
+/// its sender or to the sender's other votes.
 pub async fn forget_senders(
     conn: &mut AsyncPgConnection,
     window_s: i64,
-    today: NaiveDate,
 ) -> Result<usize, StoreError> {
     let feedback = diesel::update(
         service_feedback::table
@@ -252,43 +246,35 @@ pub async fn forget_senders(
     ))
     .execute(conn)
     .await?;
-    let yesterday = today.pred_opt().unwrap_or(today);
-    diesel::delete(opinion_keys::table.filter(opinion_keys::day.lt(yesterday)))
-        .execute(conn)
-        .await?;
     Ok(feedback + ratings)
 }
 
-/// Every service's totals, for services with at least one vote.
-pub async fn all_totals(conn: &mut AsyncPgConnection) -> Result<Vec<(Uuid, Opinion)>, StoreError> {
-    let rows: Vec<(Uuid, i32, i32, i32, i32)> = service_opinion::table
-        .filter(
-            service_opinion::useful
-                .gt(0)
-                .or(service_opinion::not_useful.gt(0))
-                .or(service_opinion::ratings.gt(0)),
-        )
+/// Every service's totals with the version of its votes (see the migration), for services that
+/// ever had one.
+pub async fn all_totals(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<(Uuid, Opinion, i64)>, StoreError> {
+    let rows: Vec<(Uuid, i32, i32, i32, i32, i64)> = service_opinion::table
         .select((
             service_opinion::service_id,
             service_opinion::useful,
             service_opinion::not_useful,
             service_opinion::ratings,
             service_opinion::stars_sum,
+            service_opinion::version,
         ))
         .load(conn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, useful, not_useful, ratings, stars_sum)| {
-            (
-                id,
-                opinion(
-                    useful.into(),
-                    not_useful.into(),
-                    ratings.into(),
-                    stars_sum.into(),
-                ),
-            )
+        .map(|(id, useful, not_useful, ratings, stars_sum, version)| {
+            let totals = opinion(
+                useful.into(),
+                not_useful.into(),
+                ratings.into(),
+                stars_sum.into(),
+            );
+            (id, totals, version)
         })
         .collect())
 }
@@ -425,6 +411,13 @@ fn organization_services(
         Some((Ok(id), _)) => query.filter(services::id.eq(id)),
         Some((Err(_), slug)) => query.filter(services::slug.eq(slug)),
     }
+}
+
+/// Agencies see when a vote was given to the hour: the exact instant could be matched against
+/// other records (a proxy's log) to find who gave it.
+fn to_the_hour(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::DurationRound;
+    at.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(at)
 }
 
 /// An organization's usefulness votes, newest first.
@@ -587,7 +580,7 @@ pub async fn list_ratings(
                         .ok_or_else(|| StoreError::Corrupt(format!("rating channel {channel}")))?,
                     comment,
                     with_protocol,
-                    created_at,
+                    created_at: to_the_hour(created_at),
                 })
             },
         )

@@ -4,12 +4,14 @@ use std::collections::HashMap;
 
 use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
+use diesel::sql_types::{Float8, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::checklist::checklist;
+use domain::near::Near;
 use domain::organization::{Organization, OrganizationSummary, Sphere};
-use domain::place::{Location, Municipality};
+use domain::place::{Location, LocationListItem, Municipality};
 use domain::query::{Page, PageRequest, ServiceFilter, ServiceSort};
-use domain::service::{Service, ServiceRef, ServiceStatus, ServiceSummary};
+use domain::service::{Service, ServiceContent, ServiceRef, ServiceStatus, ServiceSummary};
 use domain::taxonomy::{into_tree, LifeEvent, SegmentCode, TaxonRef, Topic, TopicRow};
 use uuid::Uuid;
 
@@ -742,13 +744,66 @@ pub struct LocationFilter {
     pub organization: Option<String>,
     /// Only those changed after this instant (incremental sync).
     pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only units within the radius of this point, nearest first, each with its distance; units
+    /// without coordinates are left out.
+    pub near: Option<Near>,
+}
+
+#[declare_sql_function]
+extern "SQL" {
+    /// Great-circle distance in km, rounded to 10 m; NULL when an argument is (see the `near`
+    /// migration).
+    fn near_distance_km(
+        lat1: Nullable<Float8>,
+        lon1: Nullable<Float8>,
+        lat2: Nullable<Float8>,
+        lon2: Nullable<Float8>,
+    ) -> Nullable<Float8>;
+}
+
+/// Applies a location filter (its organization already resolved, and optionally a set of units)
+/// to a boxed query over `locations` (alone or joined).
+macro_rules! apply_location_filters {
+    ($query:expr, $filter:expr, $organization_id:expr, $only:expr) => {{
+        let f: &LocationFilter = $filter;
+        let mut query = $query;
+        if let Some(code) = f.municipality {
+            query = query.filter(locations::municipality.eq(code));
+        }
+        if let Some(after) = f.modified_after {
+            query = query.filter(locations::updated_at.gt(after));
+        }
+        if let Some(id) = $organization_id {
+            query = query.filter(locations::organization_id.eq(id));
+        }
+        if let Some(ids) = $only {
+            query = query.filter(locations::id.eq_any(ids));
+        }
+        if let Some(near) = f.near {
+            // The box first, so the (lat, lon) index discards most units before any is measured.
+            let bbox = near.bounding_box();
+            query = query
+                .filter(locations::lat.between(bbox.lat_min, bbox.lat_max))
+                .filter(locations::lon.between(bbox.lon_min, bbox.lon_max))
+                .filter(
+                    near_distance_km(
+                        near.point.lat,
+                        near.point.lon,
+                        locations::lat,
+                        locations::lon,
+                    )
+                    .le(near.radius_km),
+                );
+        }
+        query
+    }};
 }
 
 pub async fn list_locations(
     conn: &mut AsyncPgConnection,
     filter: &LocationFilter,
     page: PageRequest,
-) -> Result<Page<Location>, StoreError> {
+) -> Result<Page<LocationListItem>, StoreError> {
     let organization_id = match &filter.organization {
         Some(key) => match find_id!(conn, organizations, key)? {
             Some(id) => Some(id),
@@ -761,41 +816,99 @@ pub async fn list_locations(
         },
         None => None,
     };
-    let mut count_query = locations::table.into_boxed();
-    let mut query = locations::table
-        .inner_join(organizations::table)
-        .inner_join(municipalities::table)
-        .select((
-            LocationRow::as_select(),
-            OrganizationRow::as_select(),
-            MunicipalityRow::as_select(),
-        ))
-        .into_boxed();
-    if let Some(code) = filter.municipality {
-        count_query = count_query.filter(locations::municipality.eq(code));
-        query = query.filter(locations::municipality.eq(code));
-    }
-    if let Some(after) = filter.modified_after {
-        count_query = count_query.filter(locations::updated_at.gt(after));
-        query = query.filter(locations::updated_at.gt(after));
-    }
-    if let Some(id) = organization_id {
-        count_query = count_query.filter(locations::organization_id.eq(id));
-        query = query.filter(locations::organization_id.eq(id));
-    }
-    let total: i64 = count_query.count().get_result(conn).await?;
-    let items = query
-        .order((locations::name.asc(), locations::id.asc()))
-        .limit(i64::from(page.per_page))
-        .offset(page.offset())
-        .load::<(LocationRow, OrganizationRow, MunicipalityRow)>(conn)
-        .await?
-        .into_iter()
-        .map(|(location, organization, municipality)| {
-            location.into_location(organization.summary()?, &municipality)
+    locations_page(conn, filter, organization_id, None, page).await
+}
+
+/// A page of units matching `filter`, among `only` when given: nearest first when the filter
+/// has a point, else by name; ties by name, then id.
+async fn locations_page(
+    conn: &mut AsyncPgConnection,
+    filter: &LocationFilter,
+    organization_id: Option<Uuid>,
+    only: Option<&[Uuid]>,
+    page: PageRequest,
+) -> Result<Page<LocationListItem>, StoreError> {
+    let total: i64 =
+        apply_location_filters!(locations::table.into_boxed(), filter, organization_id, only)
+            .count()
+            .get_result(conn)
+            .await?;
+    // Without a point both are NULL, so is every distance, and the order is by name.
+    let lat = filter.near.map(|near| near.point.lat);
+    let lon = filter.near.map(|near| near.point.lon);
+    let items = apply_location_filters!(
+        locations::table
+            .inner_join(organizations::table)
+            .inner_join(municipalities::table)
+            .select((
+                LocationRow::as_select(),
+                OrganizationRow::as_select(),
+                MunicipalityRow::as_select(),
+                near_distance_km(lat, lon, locations::lat, locations::lon),
+            ))
+            .into_boxed(),
+        filter,
+        organization_id,
+        only
+    )
+    .order((
+        near_distance_km(lat, lon, locations::lat, locations::lon).asc(),
+        locations::name.asc(),
+        locations::id.asc(),
+    ))
+    .limit(i64::from(page.per_page))
+    .offset(page.offset())
+    .load::<(LocationRow, OrganizationRow, MunicipalityRow, Option<f64>)>(conn)
+    .await?
+    .into_iter()
+    .map(|(location, organization, municipality, distance_km)| {
+        Ok(LocationListItem {
+            location: location.into_location(organization.summary()?, &municipality)?,
+            distance_km,
         })
-        .collect::<Result<Vec<_>, _>>()?;
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Page { items, total })
+}
+
+/// The units where a published service (by id or slug) is offered: those the service lists and
+/// those its channels name, as its page shows them; `None` when no published service has that
+/// id or slug.
+pub async fn service_locations(
+    conn: &mut AsyncPgConnection,
+    id_or_slug: &str,
+    filter: &LocationFilter,
+    page: PageRequest,
+) -> Result<Option<Page<LocationListItem>>, StoreError> {
+    let query = services::table
+        .filter(services::status.eq(PUBLISHED))
+        .select((services::id, services::content))
+        .into_boxed();
+    let query = match Uuid::parse_str(id_or_slug) {
+        Ok(id) => query.filter(services::id.eq(id)),
+        Err(_) => query.filter(services::slug.eq(id_or_slug.to_owned())),
+    };
+    let Some((service_id, content)) = query
+        .first::<(Uuid, serde_json::Value)>(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let content: ServiceContent = serde_json::from_value(content)?;
+    let mut ids: Vec<Uuid> = service_locations::table
+        .filter(service_locations::service_id.eq(service_id))
+        .select(service_locations::location_id)
+        .load(conn)
+        .await?;
+    for id in content.channel_location_ids() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(Some(
+        locations_page(conn, filter, None, Some(&ids), page).await?,
+    ))
 }
 
 pub async fn find_location(

@@ -110,13 +110,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    opinion_keys (day) {
-        day -> Date,
-        secret -> Bytea,
-    }
-}
-
-diesel::table! {
     organizations (id) {
         id -> Uuid,
         slug -> Text,
@@ -234,6 +227,7 @@ diesel::table! {
         not_useful -> Int4,
         ratings -> Int4,
         stars_sum -> Int4,
+        version -> Int8,
     }
 }
 
@@ -413,7 +407,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     life_events,
     locations,
     municipalities,
-    opinion_keys,
     organizations,
     public_changes,
     related_services,

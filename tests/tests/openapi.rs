@@ -20,6 +20,7 @@ fn every_operation_is_documented_with_its_errors() {
     for expected in [
         "/v1/services",
         "/v1/services/{id_or_slug}",
+        "/v1/services/{id}/locations",
         "/v1/organizations",
         "/v1/organizations/{id_or_slug}",
         "/v1/topics",

@@ -163,6 +163,21 @@ async fn figures_by_service_organization_and_channel() {
         json!({"ratings": 0, "distribution": [0, 0, 0, 0, 0], "by_channel": []})
     );
 
+    // A changed rating that leaves the totals as they were still reaches the cached reports.
+    let moved = vote(
+        RATINGS,
+        "198.51.100.12",
+        "a",
+        &json!({"stars": 5, "channel": "web"}),
+    );
+    assert_eq!(send(&app, moved).await.status, 200);
+    refreshed(&state).await;
+    let service = get(&app, "/v1/services/renovar-cnh/opinion").await.json();
+    assert_eq!(
+        service["satisfaction"]["by_channel"][0],
+        json!({"channel": "web", "ratings": 3, "average": 4.0})
+    );
+
     get(&app, "/v1/services/nao-existe/opinion")
         .await
         .problem(404, "not_found");
@@ -309,36 +324,24 @@ async fn a_second_vote_of_the_same_sender_or_protocol_replaces_the_first() {
         4
     );
 
-    // Ratings: the same protocol from another address replaces (one rating per request).
+    // Ratings: a protocol is rated once. Its sender may change the rating; someone else naming
+    // the same protocol (a guess at a sequential number) cannot overwrite it.
     let rate = |stars: i32, protocol: &str| json!({"stars": stars, "channel": "web", "protocol": protocol});
-    assert_eq!(
-        send(
-            &app,
-            vote(RATINGS, "198.51.100.5", "a", &rate(1, "2026/0001-X"))
-        )
+    let first = vote(RATINGS, "198.51.100.5", "a", &rate(1, "2026/0001-X"));
+    assert_eq!(send(&app, first).await.status, 201);
+    let guess = vote(RATINGS, "198.51.100.6", "b", &rate(5, " 2026/0001-x "));
+    send(&app, guess)
         .await
-        .status,
-        201
-    );
-    let again = send(
-        &app,
-        vote(RATINGS, "198.51.100.6", "b", &rate(5, " 2026/0001-x ")),
-    )
-    .await;
+        .problem(409, "protocol_already_rated");
+    let changed = vote(RATINGS, "198.51.100.5", "a", &rate(2, "2026/0001-X"));
+    let again = send(&app, changed).await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(
         again.json()["satisfaction"],
-        json!({"ratings": 1, "average": 5.0})
+        json!({"ratings": 1, "average": 2.0})
     );
-    assert_eq!(
-        send(
-            &app,
-            vote(RATINGS, "198.51.100.7", "c", &rate(4, "2026/0002-X"))
-        )
-        .await
-        .status,
-        201
-    );
+    let another = vote(RATINGS, "198.51.100.7", "c", &rate(4, "2026/0002-X"));
+    assert_eq!(send(&app, another).await.status, 201);
 
     // Two copies of one vote sent at once count once.
     let copies = (0..4).map(|_| {

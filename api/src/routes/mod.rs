@@ -33,6 +33,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 // Before `/services/{id_or_slug}`, which would take `popular` for a slug.
                 .service(popular::popular_services)
                 .service(services::get_service)
+                .service(places::list_service_locations)
                 .service(editing::delete_service)
                 .service(editing::get_draft)
                 .service(editing::put_draft)

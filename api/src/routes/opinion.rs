@@ -84,6 +84,13 @@ async fn receipt(
     let (status, replaced) = match recorded {
         Recorded::Created => (StatusCode::CREATED, false),
         Recorded::Replaced => (StatusCode::OK, true),
+        Recorded::ProtocolTaken => {
+            return Err(ApiError::Conflict {
+                code: "protocol_already_rated",
+                detail: "Este protocolo já foi avaliado. Cada atendimento recebe uma avaliação."
+                    .into(),
+            })
+        }
     };
     Ok(HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -129,10 +136,7 @@ pub async fn post_feedback(
     let (address, sender) = sender(&req, &state)?;
     let mut conn = state.connection().await?;
     let service = voted_service(&state, &mut conn, address, &path).await?;
-    let who = state
-        .opinions
-        .pseudonyms(&mut conn, &sender, service, None)
-        .await?;
+    let who = state.opinions.pseudonyms(&sender, service, None);
     let recorded = store::record_feedback(
         &mut conn,
         service,
@@ -148,18 +152,19 @@ pub async fn post_feedback(
 
 /// Rate the service itself: 1–5 stars, by the channel used.
 ///
-/// Anonymous. With a `protocol`, a second rating of the same request replaces the first; so does
-/// a second rating from the same sender within a day (200 instead of 201). Limits, storage and
-/// freshness as for feedback.
+/// Anonymous. A second rating from the same sender within a day replaces the first (200 instead
+/// of 201). A `protocol` is rated once: naming one another sender rated within a day is a 409.
+/// Limits, storage and freshness as for feedback.
 #[utoipa::path(
     tag = "opinion",
     params(("id_or_slug" = String, Path, description = "Service id (UUID) or slug", example = "renovar-cnh")),
     request_body(content = RatingForm, content_type = "application/json"),
     responses(
         (status = 201, description = "Counted", body = VoteReceipt),
-        (status = 200, description = "Replaced an earlier rating of this sender or protocol", body = VoteReceipt),
+        (status = 200, description = "Replaced this sender's earlier rating", body = VoteReceipt),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published service has this id or slug", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another sender rated this protocol (`protocol_already_rated`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed with pointers", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many votes from this address or on this service; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
@@ -181,8 +186,7 @@ pub async fn post_rating(
     let service = voted_service(&state, &mut conn, address, &path).await?;
     let who = state
         .opinions
-        .pseudonyms(&mut conn, &sender, service, form.protocol.as_deref())
-        .await?;
+        .pseudonyms(&sender, service, form.protocol.as_deref());
     let recorded = store::record_rating(
         &mut conn,
         service,
@@ -284,7 +288,9 @@ pub async fn organization_panel(
     path: web::Path<String>,
     _: Strict<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    cached_reply(&state, &list_key(&req), || async {
+    // Keyed by day too: a service crosses the 12-month line without any change.
+    let key = format!("{}#{}", list_key(&req), Utc::now().date_naive());
+    cached_reply(&state, &key, || async {
         let mut conn = state.connection().await?;
         let organization = organization(&mut conn, &path).await?;
         let services = store::panel_services(&mut conn, organization.id).await?;

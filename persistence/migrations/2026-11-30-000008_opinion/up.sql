@@ -1,13 +1,9 @@
 -- What citizens say of services (Lei 13.460 art. 23), kept anonymous (LGPD): no address, no
 -- protocol number in clear. A vote carries, for as long as duplicates are suppressed, a keyed hash
--- of who sent it; the key changes every day and is deleted after two, and the hashes are erased
--- once the suppression window is over, so votes cannot be linked to one another afterwards.
-
--- One secret per UTC day for the pseudonymous hashes, shared by every instance.
-CREATE TABLE opinion_keys (
-    day    date PRIMARY KEY,
-    secret bytea NOT NULL CHECK (octet_length(secret) = 32)
-);
+-- of who sent it. The key changes every day and is derived from a secret that never enters the
+-- database (so a dump or a backup cannot test addresses against the hashes), and the hashes are
+-- erased once the suppression window is over, after which votes cannot be linked to one another.
+-- The totals below are kept by triggers; TRUNCATE bypasses them (recount if ever used).
 
 -- "Was this information useful?"
 CREATE TABLE service_feedback (
@@ -16,7 +12,8 @@ CREATE TABLE service_feedback (
     useful     boolean NOT NULL,
     reason     text CHECK (reason IN ('incomplete', 'outdated', 'incorrect', 'unclear',
                                       'broken_link', 'not_what_i_needed', 'other')),
-    comment    text CHECK (char_length(comment) <= 500),
+    -- At most 500 characters as written; masking personal data can lengthen it a little.
+    comment    text CHECK (char_length(comment) <= 1000),
     -- Keyed hash of the sender while duplicates are suppressed; NULL afterwards.
     sender     bytea,
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -33,7 +30,7 @@ CREATE TABLE service_ratings (
     stars      smallint NOT NULL CHECK (stars BETWEEN 1 AND 5),
     channel    text NOT NULL CHECK (channel IN ('mobile_app', 'email', 'fax', 'postal', 'in_person',
                                                 'sms', 'phone', 'web')),
-    comment    text CHECK (char_length(comment) <= 500),
+    comment    text CHECK (char_length(comment) <= 1000),
     -- Whether a protocol was given: agencies see that, never the number.
     with_protocol boolean NOT NULL DEFAULT false,
     sender     bytea,
@@ -54,64 +51,69 @@ CREATE TABLE service_opinion (
     useful     integer NOT NULL DEFAULT 0 CHECK (useful >= 0),
     not_useful integer NOT NULL DEFAULT 0 CHECK (not_useful >= 0),
     ratings    integer NOT NULL DEFAULT 0 CHECK (ratings >= 0),
-    stars_sum  integer NOT NULL DEFAULT 0 CHECK (stars_sum >= 0)
+    stars_sum  integer NOT NULL DEFAULT 0 CHECK (stars_sum >= 0),
+    -- Bumped by every change to the service's votes, also those that leave the totals as they
+    -- were (a rating moved to another channel): instances compare it to drop stale reports.
+    version    bigint NOT NULL DEFAULT 0
 );
 
+-- Adds a vote's weight to its service's totals (sign -1 takes it away).
+CREATE FUNCTION opinion_add(target uuid, sign integer, is_useful boolean, stars integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF sign > 0 THEN
+        INSERT INTO service_opinion AS o (service_id, useful, not_useful, ratings, stars_sum, version)
+        VALUES (target,
+                CASE WHEN is_useful IS TRUE THEN 1 ELSE 0 END,
+                CASE WHEN is_useful IS FALSE THEN 1 ELSE 0 END,
+                CASE WHEN stars IS NOT NULL THEN 1 ELSE 0 END,
+                COALESCE(stars, 0), 1)
+        ON CONFLICT (service_id) DO UPDATE SET
+            useful = o.useful + EXCLUDED.useful,
+            not_useful = o.not_useful + EXCLUDED.not_useful,
+            ratings = o.ratings + EXCLUDED.ratings,
+            stars_sum = o.stars_sum + EXCLUDED.stars_sum,
+            version = o.version + 1;
+    ELSE
+        -- Not an upsert: a service being deleted takes its totals with it.
+        UPDATE service_opinion SET
+            useful = useful - CASE WHEN is_useful IS TRUE THEN 1 ELSE 0 END,
+            not_useful = not_useful - CASE WHEN is_useful IS FALSE THEN 1 ELSE 0 END,
+            ratings = ratings - CASE WHEN stars IS NOT NULL THEN 1 ELSE 0 END,
+            stars_sum = stars_sum - COALESCE(stars, 0),
+            version = version + 1
+        WHERE service_id = target;
+    END IF;
+END
+$$;
+
 CREATE FUNCTION opinion_count_feedback() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    delta_useful integer := 0;
-    delta_not integer := 0;
-    target uuid := COALESCE(NEW.service_id, OLD.service_id);
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        IF OLD.useful THEN delta_useful := delta_useful - 1; ELSE delta_not := delta_not - 1; END IF;
+        PERFORM opinion_add(OLD.service_id, -1, OLD.useful, NULL);
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        IF NEW.useful THEN delta_useful := delta_useful + 1; ELSE delta_not := delta_not + 1; END IF;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO service_opinion AS o (service_id, useful, not_useful)
-        VALUES (target, delta_useful, delta_not)
-        ON CONFLICT (service_id) DO UPDATE
-            SET useful = o.useful + delta_useful, not_useful = o.not_useful + delta_not;
-    ELSIF delta_useful <> 0 OR delta_not <> 0 THEN
-        -- Not an upsert: a service being deleted takes its totals with it.
-        UPDATE service_opinion
-        SET useful = useful + delta_useful, not_useful = not_useful + delta_not
-        WHERE service_id = target;
+        PERFORM opinion_add(NEW.service_id, 1, NEW.useful, NULL);
     END IF;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER service_feedback_count AFTER INSERT OR DELETE OR UPDATE OF useful ON service_feedback
+-- Not on updates that only erase the sender's hash: those change nothing shown.
+CREATE TRIGGER service_feedback_count AFTER INSERT OR DELETE
+    OR UPDATE OF service_id, useful, reason, comment, created_at ON service_feedback
     FOR EACH ROW EXECUTE FUNCTION opinion_count_feedback();
 
 CREATE FUNCTION opinion_count_ratings() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    delta_count integer := 0;
-    delta_stars integer := 0;
-    target uuid := COALESCE(NEW.service_id, OLD.service_id);
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        delta_count := delta_count - 1;
-        delta_stars := delta_stars - OLD.stars;
+        PERFORM opinion_add(OLD.service_id, -1, NULL, OLD.stars);
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        delta_count := delta_count + 1;
-        delta_stars := delta_stars + NEW.stars;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO service_opinion AS o (service_id, ratings, stars_sum)
-        VALUES (target, delta_count, delta_stars)
-        ON CONFLICT (service_id) DO UPDATE
-            SET ratings = o.ratings + delta_count, stars_sum = o.stars_sum + delta_stars;
-    ELSIF delta_count <> 0 OR delta_stars <> 0 THEN
-        UPDATE service_opinion
-        SET ratings = ratings + delta_count, stars_sum = stars_sum + delta_stars
-        WHERE service_id = target;
+        PERFORM opinion_add(NEW.service_id, 1, NULL, NEW.stars);
     END IF;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER service_ratings_count AFTER INSERT OR DELETE OR UPDATE OF stars ON service_ratings
+CREATE TRIGGER service_ratings_count AFTER INSERT OR DELETE
+    OR UPDATE OF service_id, stars, channel, comment, created_at ON service_ratings
     FOR EACH ROW EXECUTE FUNCTION opinion_count_ratings();
