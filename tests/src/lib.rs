@@ -408,6 +408,17 @@ where
     send(app, test::TestRequest::get().uri(uri).to_request()).await
 }
 
+/// The body of a GET that must answer 200.
+pub async fn ok<S, B>(app: &S, uri: &str) -> serde_json::Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = get(app, uri).await;
+    assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
+    reply.json()
+}
+
 /// The slugs of a list response's items.
 pub fn slugs(body: &serde_json::Value) -> Vec<String> {
     body["items"]

@@ -4,10 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use actix_http::Request;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
-use carta_tests::{app, app_for, get, state, Reply, TestDb};
+use carta_tests::{app, app_for, get, ok, state, Reply, TestDb};
 use diesel_async::SimpleAsyncConnection;
 use domain::near::haversine_km;
 use domain::place::GeoPoint;
@@ -73,17 +70,6 @@ fn seeded_within(from: GeoPoint, radius_km: f64) -> Vec<(String, f64)> {
         .collect();
     within.sort_by(|a, b| a.1.total_cmp(&b.1));
     within
-}
-
-/// The body of a 200 answer.
-async fn ok<S, B>(app: &S, uri: &str) -> Value
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = get(app, uri).await;
-    assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
-    reply.json()
 }
 
 #[actix_web::test]

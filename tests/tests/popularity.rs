@@ -11,7 +11,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use carta_api::AppState;
-use carta_tests::{app_for, get, request, send, slugs, state, token_for, TestDb};
+use carta_tests::{app_for, get, ok, request, send, slugs, state, token_for, TestDb};
 use diesel_async::SimpleAsyncConnection;
 use domain::access::Role;
 use domain::service::ServiceStatus;
@@ -38,16 +38,6 @@ where
         let reply = get(app, &format!("/v1/services/{slug}")).await;
         assert_eq!(reply.status, 200, "{slug}: {}", reply.text);
     }
-}
-
-async fn ok<S, B>(app: &S, uri: &str) -> Value
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = get(app, uri).await;
-    assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
-    reply.json()
 }
 
 /// Views stored in the database, all services and days.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use carta_tests::{app, app_for, get, slugs, state, Reply, TestDb};
+use carta_tests::{app, app_for, get, ok, slugs, state, Reply, TestDb};
 use diesel_async::SimpleAsyncConnection;
 use domain::service::{ServiceDraft, ServiceStatus};
 use persistence::seed;
@@ -52,17 +52,6 @@ fn published_slugs() -> BTreeSet<String> {
         .filter(|s| s.status == ServiceStatus::Published)
         .map(|s| s.form.slug)
         .collect()
-}
-
-/// A 200 answer's body.
-async fn ok<S, B>(app: &S, uri: &str) -> Value
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = get(app, uri).await;
-    assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
-    reply.json()
 }
 
 /// The whole first page (100 hits) of a search.

@@ -303,6 +303,18 @@ pub async fn organization_panel(
     .await
 }
 
+/// The organization an agency reads the votes of, once the caller is an editor there.
+async fn agency(
+    state: &AppState,
+    id_or_slug: &str,
+    caller: &Caller,
+) -> ApiResult<(persistence::pool::DbConn, Uuid)> {
+    let mut conn = state.connection().await?;
+    let organization = organization(&mut conn, id_or_slug).await?;
+    caller.require(Role::Editor, Some(organization.id))?;
+    Ok((conn, organization.id))
+}
+
 /// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -376,11 +388,9 @@ pub async fn organization_feedback(
     query: Strict<FeedbackList>,
 ) -> ApiResult<HttpResponse> {
     let query = query.0;
-    let mut conn = state.connection().await?;
-    let organization = organization(&mut conn, &path).await?;
-    caller.require(Role::Editor, Some(organization.id))?;
+    let (mut conn, organization_id) = agency(&state, &path, &caller).await?;
     let filter = FeedbackFilter {
-        organization_id: organization.id,
+        organization_id,
         service: query.service,
         useful: query.useful,
         reason: query.reason,
@@ -464,11 +474,9 @@ pub async fn organization_ratings(
     query: Strict<RatingList>,
 ) -> ApiResult<HttpResponse> {
     let query = query.0;
-    let mut conn = state.connection().await?;
-    let organization = organization(&mut conn, &path).await?;
-    caller.require(Role::Editor, Some(organization.id))?;
+    let (mut conn, organization_id) = agency(&state, &path, &caller).await?;
     let filter = RatingFilter {
-        organization_id: organization.id,
+        organization_id,
         service: query.service,
         channel: query.channel,
         stars: query.stars.and_then(|stars| i32::try_from(stars).ok()),
