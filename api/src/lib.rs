@@ -320,6 +320,9 @@ pub fn build_app(
         .wrap(cors(&write_origins))
         .wrap(actix_web::middleware::from_fn(cors_refusals))
         .wrap(actix_web::middleware::from_fn(http_caching::head_as_get))
+        .wrap(actix_web::middleware::from_fn(
+            middleware::refuse_nul_in_path,
+        ))
         .wrap(actix_web::middleware::from_fn(middleware::request_id)))
 }
 

@@ -53,3 +53,16 @@ pub async fn request_id(
     }
     Ok(response)
 }
+
+/// A path holding an encoded NUL (`%00`) names nothing: no id or slug contains one, and PostgreSQL
+/// cannot even take it as text, so it is a 404 before any handler reads it.
+pub async fn refuse_nul_in_path(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    if req.path().contains("%00") {
+        let error = crate::error::ApiError::NotFound("Nada tem este endereço.");
+        return Ok(req.error_response(error).map_into_boxed_body());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}

@@ -37,6 +37,9 @@ pub const BRAZIL: BoundingBox = BoundingBox {
 };
 
 /// A point and how far from it to look.
+/// Distances are shown, sorted and compared rounded to this (10 m; see the `near` migration).
+pub const DISTANCE_STEP_KM: f64 = 0.01;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Near {
     pub point: GeoPoint,
@@ -46,8 +49,12 @@ pub struct Near {
 impl Near {
     /// The smallest rectangle holding every point within the radius (great-circle), so a btree on
     /// (lat, lon) can discard the rest before any distance is computed.
+    /// It is drawn half a rounding step wider than the radius: lists compare the distance rounded
+    /// to 10 m, so a unit up to 5 m beyond the radius is listed (at exactly the radius) whatever
+    /// its bearing.
     pub fn bounding_box(&self) -> BoundingBox {
-        let angle = (self.radius_km / EARTH_RADIUS_KM).to_degrees();
+        let reach_km = self.radius_km + DISTANCE_STEP_KM / 2.0;
+        let angle = (reach_km / EARTH_RADIUS_KM).to_degrees();
         let lat_min = self.point.lat - angle;
         let lat_max = self.point.lat + angle;
         let whole_longitude = BoundingBox {
@@ -62,7 +69,7 @@ impl Near {
         }
         // The widest longitude reached is not at the centre's latitude but where the circle's
         // meridians are tangent to it (Matuschek's bounding coordinates).
-        let radians = self.radius_km / EARTH_RADIUS_KM;
+        let radians = reach_km / EARTH_RADIUS_KM;
         let ratio = radians.sin() / self.point.lat.to_radians().cos();
         if ratio >= 1.0 {
             return whole_longitude;
@@ -126,10 +133,11 @@ mod tests {
                 radius_km,
             };
             let bbox = near.bounding_box();
-            // Points on the circle, every 5 degrees of bearing, are inside the box.
+            // Points on the circle, every 5 degrees of bearing, are inside the box, and so are
+            // those up to 5 m beyond it, which round to the radius.
             for step in 0..72 {
                 let bearing = f64::from(step * 5).to_radians();
-                let angle = radius_km / EARTH_RADIUS_KM * 0.999_999;
+                let angle = (radius_km + DISTANCE_STEP_KM / 2.0) / EARTH_RADIUS_KM * 0.999_999;
                 let (lat1, lon1) = (CUIABA.lat.to_radians(), CUIABA.lon.to_radians());
                 let lat2 =
                     (lat1.sin() * angle.cos() + lat1.cos() * angle.sin() * bearing.cos()).asin();

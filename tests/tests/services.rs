@@ -354,6 +354,12 @@ async fn unknown_ids_and_routes_are_404_problems() {
         "/v1/locations/00000000-0000-4000-8000-00000000ffff",
         "/v1/locations/not-a-uuid",
         "/v1/nothing-here",
+        // An encoded NUL reaches no handler (PostgreSQL cannot take it as text).
+        "/v1/services/a%00b",
+        "/v1/services/a%00b/locations",
+        "/v1/services/a%00b/opinion",
+        "/v1/organizations/a%00b/panel",
+        "/v1/topics/a%00b",
     ] {
         get(&app, uri).await.problem(404, "not_found");
     }
