@@ -19,6 +19,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use bytes::Bytes;
 
+use crate::popularity::DependsOnPopularity;
 use crate::AppState;
 
 /// Public catalogue reads may be reused for a minute, and served stale for five more while a
@@ -198,9 +199,13 @@ pub async fn negotiate(
     let with_credentials = req.headers().contains_key(header::AUTHORIZATION);
     // Read before the handler runs: the answer is then at least as new as the date it carries,
     // so a client is never told an older answer is current.
-    let modified = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| (state.search.modified_at(), state.popularity.modified_at()));
+    let modified = req.app_data::<web::Data<AppState>>().map(|state| {
+        (
+            state.search.modified_at(),
+            state.popularity.modified_at(),
+            state.popularity.boost_modified_at(),
+        )
+    });
 
     let response = next.call(req).await?.map_into_boxed_body();
     if matches!(
@@ -216,15 +221,19 @@ pub async fn negotiate(
         .cloned();
     // Only answers derived from the catalogue alone (those kept until it changes) are dated by
     // its last change; anything read for a caller (audit, deliveries) is validated by its tag.
-    // Those ordered by popularity also change with the scores.
-    let by_popularity = response
+    // Those that depend on popularity also change with this instance's copy of it, or, when
+    // read from the database, with any instance's flush: those are not dated at all.
+    let popularity = response
         .response()
         .extensions()
-        .contains::<crate::popularity::DependsOnPopularity>();
+        .get::<DependsOnPopularity>()
+        .copied();
     let catalogue_modified = modified
-        .map(|(catalogue, popularity)| match by_popularity {
-            true => catalogue.max(popularity),
-            false => catalogue,
+        .and_then(|(catalogue, views, boosts)| match popularity {
+            None => Some(catalogue),
+            Some(DependsOnPopularity::Views) => Some(catalogue.max(views)),
+            Some(DependsOnPopularity::Boost) => Some(catalogue.max(boosts)),
+            Some(DependsOnPopularity::Stored) => None,
         })
         .filter(|modified| settled(*modified))
         .filter(|_| kept.is_some() && !with_credentials);

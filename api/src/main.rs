@@ -239,8 +239,8 @@ struct ServeArgs {
     #[arg(long, env = "CARTA_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<String>,
     /// How often the service page views counted in memory are written to the database, in
-    /// milliseconds (one statement per flush, never one per view).
-    #[arg(long, env = "CARTA_VIEWS_FLUSH_MS", default_value_t = 10000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// milliseconds (one statement per flush, never one per view); at least 1000.
+    #[arg(long, env = "CARTA_VIEWS_FLUSH_MS", default_value_t = 10000, value_parser = carta_api::popularity::parse_flush_every_ms)]
     views_flush_ms: u64,
 }
 
@@ -382,11 +382,12 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(bind = %args.bind, "serving; docs at /docs");
     // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, then waits for
     // in-flight requests up to the shutdown timeout.
-    server.run().await?;
-    // The views counted since the last flush.
+    let served = server.run().await;
+    // The views counted since the last flush, however the server stopped.
     if let Err(error) = flush_at_exit.flush_views().await {
         tracing::warn!(%error, "could not write the last view counts");
     }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::organization::{Branch, ExternalCodes, OrganizationDraft, OrganizationKind, Sphere};
 use domain::service::{Service, ServiceDraft, ServiceStatus};
-use domain::validation::SLUG_MAX;
+use domain::validation::{RESERVED_SERVICE_SLUGS, SLUG_MAX};
 use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
 
@@ -47,17 +47,24 @@ fn slug_candidate(base: &str, suffix: &str, attempt: usize) -> String {
     format!("{head}{tail}")
 }
 
-/// The first of `base`'s candidates for `source` that no row of `$table` holds.
+/// The first of `base`'s candidates for `source` that no row of `$table` holds and that is not
+/// one of the `$reserved` slugs (addresses the API keeps for itself).
 macro_rules! free_slug {
-    ($conn:expr, $table:ident, $base:expr, $source:expr) => {{
+    ($conn:expr, $table:ident, $base:expr, $source:expr, $reserved:expr) => {{
+        let reserved: &[&str] = $reserved;
         let mut attempt = 0;
         loop {
             let candidate = slug_candidate($base, $source, attempt);
-            let taken: i64 = $table::table
-                .filter($table::slug.eq(&candidate))
-                .count()
-                .get_result($conn)
-                .await?;
+            let taken: i64 = match reserved.contains(&candidate.as_str()) {
+                true => 1,
+                false => {
+                    $table::table
+                        .filter($table::slug.eq(&candidate))
+                        .count()
+                        .get_result($conn)
+                        .await?
+                }
+            };
             if taken == 0 {
                 break candidate;
             }
@@ -125,7 +132,7 @@ async fn provider_slug(
         return Ok(slug);
     }
     let draft = OrganizationDraft {
-        slug: free_slug!(conn, organizations, base_slug, source),
+        slug: free_slug!(conn, organizations, base_slug, source, &[]),
         name: name.clone(),
         acronym: None,
         kind: match sphere {
@@ -184,7 +191,13 @@ pub async fn save_feed_service(
             .optional()?;
         draft.form.slug = match stored_slug {
             Some(slug) => slug,
-            None => free_slug!(conn, services, &draft.form.slug, &source.source),
+            None => free_slug!(
+                conn,
+                services,
+                &draft.form.slug,
+                &source.source,
+                RESERVED_SERVICE_SLUGS
+            ),
         };
         let mut saved = writes::save_service_in_transaction(conn, &draft).await?;
         let raw_changed = diesel::update(services::table.find(saved.id))

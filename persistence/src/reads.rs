@@ -195,6 +195,25 @@ pub async fn list_services(
     sort: ServiceSort,
     page: PageRequest,
 ) -> Result<Page<ServiceSummary>, StoreError> {
+    if sort != ServiceSort::Popular {
+        return list_page(conn, filter, sort, page).await;
+    }
+    // The `popular` page takes several statements (the total, the viewed services, how many
+    // of them come before the page, the others), and flushes change the scores between them:
+    // one snapshot, or a page could repeat or skip a service, or disagree with its total.
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| list_page(conn, filter, sort, page).await)
+        .await
+}
+
+async fn list_page(
+    conn: &mut AsyncPgConnection,
+    filter: &ServiceFilter,
+    sort: ServiceSort,
+    page: PageRequest,
+) -> Result<Page<ServiceSummary>, StoreError> {
     let Some(resolved) = resolve(conn, filter).await? else {
         return Ok(Page {
             items: Vec::new(),

@@ -79,13 +79,13 @@ pub struct PopularServices {
 /// over the last 30 days, most viewed first, ties by name; services not viewed in that window
 /// are not listed. Optionally only those offered in a municipality (statewide services count
 /// everywhere) or for a segment. Views reach these figures within `CARTA_VIEWS_FLUSH_MS` on the
-/// instance that counted them, and within a minute more on the others.
+/// instance that counted them, and within a minute more on the others. Each client address
+/// counts once per service and flush interval. Answers carry an `ETag` but no `Last-Modified`.
 #[utoipa::path(
     tag = "services",
     params(PopularQuery),
     responses(
-        (status = 200, description = "The most viewed services", body = PopularServices,
-            headers(("Last-Modified" = String, description = "When this instance last saw the catalogue or its copy of the view counts change"))),
+        (status = 200, description = "The most viewed services (no `Last-Modified`: every instance's views change them at any moment; revalidate with the `ETag`)", body = PopularServices),
         (status = 422, description = "Unknown parameter or bad value (`limit` outside 1..50, an unknown segment, a malformed IBGE code)",
             body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
@@ -119,6 +119,8 @@ pub async fn popular_services(
         ))
     })
     .await?;
-    response.extensions_mut().insert(DependsOnPopularity);
+    response
+        .extensions_mut()
+        .insert(DependsOnPopularity::Stored);
     Ok(response)
 }

@@ -46,7 +46,8 @@ pub struct ServiceListQuery {
     digital: Option<bool>,
     /// `relevance` (the default with `q`, and only with it), `name` (the default without `q`),
     /// `updated`, or `popular`: most viewed first (service page views of the last 30 days), then
-    /// by name, or with `q` by relevance.
+    /// by name; with `q`, the matches with every word first, each group by views, then by
+    /// relevance.
     #[param(inline)]
     sort: Option<ServiceSort>,
     /// Only services whose public version changed after this instant (RFC 3339).
@@ -196,7 +197,7 @@ pub struct ServicePage {
     responses(
         (status = 200, description = "A page of services", body = ServicePage,
             headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"),
-                ("Last-Modified" = String, description = "When this instance last saw the catalogue change; for `sort=popular` and searches ranked by relevance, also its copy of the view counts"))),
+                ("Last-Modified" = String, description = "When this instance last saw the catalogue change; for searches with `sort=popular`, also its copy of the view counts, and for searches ranked by relevance, its popularity boosts. Not sent with `sort=popular` without `q` (every instance's views change that order at any moment)"))),
         (status = 422, description = "Unknown parameter, bad value or page past the last", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
@@ -216,22 +217,27 @@ pub async fn list_services(
         page,
         fields,
     } = query.0;
-    // Orders that follow page views are cached under the popularity epoch: they are recomputed
-    // when the scores change, not only when the catalogue does.
-    let by_popularity = match (&text, sort) {
-        (_, Some(ServiceSort::Popular)) => true,
-        // Relevance includes a popularity boost.
-        (Some(_), None | Some(ServiceSort::Relevance)) => true,
-        _ => false,
+    // Orders that follow page views are cached under the popularity epoch, and searches ranked
+    // by relevance (boosted by popularity in steps) under the boost epoch: they are recomputed
+    // when those change, not only when the catalogue does.
+    let depends = match (&text, sort) {
+        // Read from the database, where every instance's flushes land.
+        (None, Some(ServiceSort::Popular)) => Some(DependsOnPopularity::Stored),
+        (Some(_), Some(ServiceSort::Popular)) => Some(DependsOnPopularity::Views),
+        (Some(_), None | Some(ServiceSort::Relevance)) => Some(DependsOnPopularity::Boost),
+        _ => None,
     };
-    let key = match by_popularity {
-        true => state.popularity.cache_key(&req),
-        false => list_key(&req),
+    let key = match depends {
+        Some(DependsOnPopularity::Stored | DependsOnPopularity::Views) => {
+            state.popularity.cache_key(&req)
+        }
+        Some(DependsOnPopularity::Boost) => state.popularity.boost_cache_key(&req),
+        None => list_key(&req),
     };
     let mark = |response: ApiResult<HttpResponse>| {
         response.map(|mut response| {
-            if by_popularity {
-                response.extensions_mut().insert(DependsOnPopularity);
+            if let Some(depends) = depends {
+                response.extensions_mut().insert(depends);
             }
             response
         })
@@ -301,7 +307,8 @@ pub async fn list_services(
 /// The full record: requesters, steps with documents, costs and channels (each with their
 /// conditional cases), deadlines, organization, topics, places and the Lei 13.460 checklist.
 /// Each answer without a token (a 200 or a 304, not HEAD, not `?change=`) counts one view of the
-/// service for `GET /v1/services/popular` and `sort=popular`.
+/// service for `GET /v1/services/popular` and `sort=popular`, at most once per client address
+/// and flush interval (`CARTA_VIEWS_FLUSH_MS`).
 #[utoipa::path(
     tag = "services",
     params(("id_or_slug" = String, Path, description = "Service id (UUID) or slug", example = "renovar-cnh"), ("change" = Option<u32>, Query, description = "Position of the change feed entry this address comes from: makes it unique to that change, so no cache answers it with an older copy; the record is then read fresh")),
@@ -333,7 +340,9 @@ pub async fn get_service(
     // A published page costs no database round trip until the catalogue changes.
     if let Some(cached) = state.search.cached(req.path()).filter(|_| !fresh) {
         if let Some(id) = cached.subject.filter(|_| counts_as_view) {
-            state.popularity.count(id);
+            state
+                .popularity
+                .count(id, state.trusted_proxies.client_address(&req));
         }
         return Ok(cached.response());
     }
@@ -345,7 +354,9 @@ pub async fn get_service(
             return Ok(HttpResponse::Ok().json(service));
         }
         if counts_as_view {
-            state.popularity.count(service.id);
+            state
+                .popularity
+                .count(service.id, state.trusted_proxies.client_address(&req));
         }
         return remember_page(&state, req.path(), generation, &service, service.id);
     }

@@ -364,9 +364,11 @@ pub struct SearchIndex {
     modified_at: AtomicU64,
     cache: results::ResultCache,
     follow: tokio::sync::Mutex<follow::FollowState>,
-    /// Page views per service: a mild boost of the score, and the `popular` order. Swapped
-    /// whole, so a search reads it without a lock or an allocation.
+    /// Page views per service: the `popular` order. Swapped whole, so a search reads it without
+    /// a lock or an allocation.
     popularity: arc_swap::ArcSwap<crate::popularity::Scores>,
+    /// The mild boost of relevance by popularity, in steps; swapped only when a step changes.
+    boosts: arc_swap::ArcSwap<crate::popularity::Boosts>,
 }
 
 /// How an instance keeps its index.
@@ -416,6 +418,7 @@ impl SearchIndex {
             cache: results::ResultCache::new(settings.cache_bytes),
             follow: tokio::sync::Mutex::new(follow::FollowState::default()),
             popularity: arc_swap::ArcSwap::from_pointee(Default::default()),
+            boosts: arc_swap::ArcSwap::from_pointee(Default::default()),
         })
     }
 
@@ -537,13 +540,22 @@ impl SearchIndex {
             + std::time::Duration::from_secs(self.modified_at.load(Ordering::SeqCst))
     }
 
-    /// The page views searches rank with.
+    /// The page views `sort=popular` searches order by.
     pub fn popularity(&self) -> Arc<crate::popularity::Scores> {
         self.popularity.load_full()
     }
 
     pub fn set_popularity(&self, scores: Arc<crate::popularity::Scores>) {
         self.popularity.store(scores);
+    }
+
+    /// The boosts searches ranked by relevance use.
+    pub fn boosts(&self) -> Arc<crate::popularity::Boosts> {
+        self.boosts.load_full()
+    }
+
+    pub fn set_boosts(&self, boosts: Arc<crate::popularity::Boosts>) {
+        self.boosts.store(boosts);
     }
 
     pub fn generation(&self) -> u64 {

@@ -514,8 +514,13 @@ impl SearchIndex {
             }
             None => 0.0,
         };
+        // `sort=popular` orders by the views (as of the last flush); relevance is boosted by
+        // popularity in steps (as of the last reread of every score): each answer depends on
+        // one of them only, and is cached under its epoch.
+        let by_views = request.sort == ServiceSort::Popular;
         let popularity = self.popularity.load();
-        let boosting = !popularity.is_empty();
+        let boosts = self.boosts.load();
+        let boosting = !by_views && !boosts.is_empty();
 
         let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
         let Some(resolved) = store.resolve(&request.filter) else {
@@ -535,17 +540,27 @@ impl SearchIndex {
             }
             let misses = resolved.misses(row, lists, doc);
             if misses == 0 {
-                let views = match boosting {
+                let views = match by_views {
                     true => popularity.views(&doc.summary.id),
                     false => 0,
                 };
                 // A mild multiplicative boost: it orders near-ties by popularity and cannot lift
                 // a match over one scoring more than `MAX_BOOST` better.
-                let mut score = score * popularity.boost(views);
-                if strict.as_ref().is_some_and(|strict| strict.contains(&ord)) {
+                let mut score = match boosting {
+                    true => score * boosts.boost(&doc.summary.id),
+                    false => score,
+                };
+                // Without relaxed matches, every match has (nearly) every word.
+                let full = strict.as_ref().is_none_or(|strict| strict.contains(&ord));
+                if full && strict.is_some() {
                     score += ceiling + 1_000.0;
                 }
-                hits.push(Hit { doc, score, views });
+                hits.push(Hit {
+                    doc,
+                    score,
+                    views,
+                    full,
+                });
             }
             if misses.count_ones() <= 1 {
                 counts.add(row, lists, misses);
@@ -570,9 +585,11 @@ impl SearchIndex {
                     .updated_at
                     .cmp(&a.doc.summary.updated_at)
                     .then(a.doc.summary.id.cmp(&b.doc.summary.id)),
+                // The matches with every word stay above the partial ones, as in relevance.
                 ServiceSort::Popular => b
-                    .views
-                    .cmp(&a.views)
+                    .full
+                    .cmp(&a.full)
+                    .then(b.views.cmp(&a.views))
                     .then(b.score.total_cmp(&a.score))
                     .then_with(by_name),
             }
@@ -610,10 +627,12 @@ impl SearchIndex {
 /// A match that passes every filter, with what orders it.
 struct Hit<'a> {
     doc: &'a Arc<Indexed>,
-    /// Relevance, with the popularity boost.
+    /// Relevance, with the popularity boost (not for `sort=popular`).
     score: Score,
-    /// Page views in the popularity window.
+    /// Page views in the popularity window (`sort=popular` only).
     views: u64,
+    /// Has every word the query requires, when the partial matches were added.
+    full: bool,
 }
 
 /// Byte ranges of the words of `text` that the query looked for (a word alone, or every word of
