@@ -84,6 +84,28 @@ async fn lock_service_votes(conn: &mut AsyncPgConnection, service_id: Uuid) -> Q
         .map(drop)
 }
 
+/// Overwrites the `earlier` vote with `values`, or inserts them as a new vote on the service.
+macro_rules! replace_or_insert {
+    ($conn:expr, $table:ident, $earlier:expr, $service_id:expr, $values:expr) => {
+        match $earlier {
+            Some(id) => {
+                diesel::update($table::table.find(id))
+                    .set($values)
+                    .execute($conn)
+                    .await?;
+                Ok(Recorded::Replaced)
+            }
+            None => {
+                diesel::insert_into($table::table)
+                    .values(($table::service_id.eq($service_id), $values))
+                    .execute($conn)
+                    .await?;
+                Ok(Recorded::Created)
+            }
+        }
+    };
+}
+
 /// Records a usefulness vote; one from the same sender on the same service within `window_s`
 /// seconds replaces it instead of counting twice.
 pub async fn record_feedback(
@@ -115,22 +137,7 @@ pub async fn record_feedback(
             service_feedback::sender.eq(&current),
             service_feedback::created_at.eq(diesel::dsl::now),
         );
-        match earlier {
-            Some(id) => {
-                diesel::update(service_feedback::table.find(id))
-                    .set(values)
-                    .execute(conn)
-                    .await?;
-                Ok(Recorded::Replaced)
-            }
-            None => {
-                diesel::insert_into(service_feedback::table)
-                    .values((service_feedback::service_id.eq(service_id), values))
-                    .execute(conn)
-                    .await?;
-                Ok(Recorded::Created)
-            }
-        }
+        replace_or_insert!(conn, service_feedback, earlier, service_id, values)
     })
     .await
 }
@@ -192,22 +199,7 @@ pub async fn record_rating(
             service_ratings::protocol.eq(&protocol),
             service_ratings::created_at.eq(diesel::dsl::now),
         );
-        match earlier {
-            Some(id) => {
-                diesel::update(service_ratings::table.find(id))
-                    .set(values)
-                    .execute(conn)
-                    .await?;
-                Ok(Recorded::Replaced)
-            }
-            None => {
-                diesel::insert_into(service_ratings::table)
-                    .values((service_ratings::service_id.eq(service_id), values))
-                    .execute(conn)
-                    .await?;
-                Ok(Recorded::Created)
-            }
-        }
+        replace_or_insert!(conn, service_ratings, earlier, service_id, values)
     })
     .await
 }
