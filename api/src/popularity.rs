@@ -132,8 +132,13 @@ impl Boosts {
 
     /// What a search multiplies the service's score by: 1 without views, up to 1 + [`MAX_BOOST`].
     pub fn boost(&self, id: &Uuid) -> f32 {
-        1.0 + MAX_BOOST * f32::from(self.level(id)) / f32::from(BOOST_LEVELS)
+        boost_at(self.level(id))
     }
+}
+
+/// The factor of a boost step.
+pub fn boost_at(level: u8) -> f32 {
+    1.0 + MAX_BOOST * f32::from(level) / f32::from(BOOST_LEVELS)
 }
 
 /// Marks a response that depends on popularity, and so how it may be dated.

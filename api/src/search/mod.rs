@@ -196,6 +196,9 @@ struct FacetRow {
     /// Municipality numbers, in `Store::lists`.
     municipalities: Span,
     flags: u8,
+    /// The popularity boost's step (see `popularity::Boosts`), here so that ranking every match
+    /// reads it from the row it already holds rather than looking the service up.
+    boost: u8,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -246,6 +249,7 @@ impl FacetRow {
             topics: span(&doc.topics),
             municipalities: span(&doc.municipalities),
             flags,
+            boost: 0,
         }
     }
 
@@ -467,11 +471,13 @@ impl SearchIndex {
                     store.suggest.remove(ord);
                 }
             }
+            let boosts = self.boosts.load();
             for document in &documents {
                 let ord = store.docs.len() as u32;
                 let indexed = store.intern(document);
                 store.suggest.add(ord, &indexed.summary);
-                let row = FacetRow::new(&indexed, &mut store.lists);
+                let mut row = FacetRow::new(&indexed, &mut store.lists);
+                row.boost = boosts.level(&document.summary.id);
                 store.rows.push(row);
                 store.docs.push(Some(Arc::new(indexed)));
                 store.ords.insert(document.summary.id, ord);
@@ -555,7 +561,17 @@ impl SearchIndex {
     }
 
     pub fn set_boosts(&self, boosts: Arc<crate::popularity::Boosts>) {
-        self.boosts.store(boosts);
+        // Stored first: a service staged meanwhile takes its step from the new boosts, and one
+        // staged before is updated below.
+        self.boosts.store(boosts.clone());
+        if let Ok(mut store) = self.store.write() {
+            let Store { ords, rows, .. } = &mut *store;
+            for (id, ord) in ords.iter() {
+                if let Some(row) = rows.get_mut(*ord as usize) {
+                    row.boost = boosts.level(id);
+                }
+            }
+        }
     }
 
     pub fn generation(&self) -> u64 {

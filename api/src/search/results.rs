@@ -547,7 +547,7 @@ impl SearchIndex {
                 // A mild multiplicative boost: it orders near-ties by popularity and cannot lift
                 // a match over one scoring more than `MAX_BOOST` better.
                 let mut score = match boosting {
-                    true => score * boosts.boost(&doc.summary.id),
+                    true => score * crate::popularity::boost_at(row.boost),
                     false => score,
                 };
                 // Without relaxed matches, every match has (nearly) every word.
