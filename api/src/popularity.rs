@@ -514,6 +514,7 @@ mod tests {
         assert_eq!(parse_flush_every_ms("1000"), Ok(1_000));
         let error = parse_flush_every_ms("1").unwrap_err();
         assert!(error.contains("at least 1000 ms"), "{error}");
+        assert!(parse_flush_every_ms("999").is_err());
         assert!(parse_flush_every_ms("soon").is_err());
     }
 }

@@ -886,14 +886,3 @@ async fn scores_written_by_another_instance_are_read_at_start() {
     let popular = ok(&other_app, "/v1/services/popular").await;
     assert_eq!(ranked(&popular), pairs(&[(ALVARA_CUIABA, 2)]));
 }
-
-#[test]
-fn the_flush_interval_has_a_floor() {
-    use carta_api::popularity::parse_flush_every_ms;
-    assert_eq!(parse_flush_every_ms("10000"), Ok(10_000));
-    assert_eq!(parse_flush_every_ms("1000"), Ok(1_000));
-    let error = parse_flush_every_ms("1").unwrap_err();
-    assert!(error.contains("at least 1000 ms"), "{error}");
-    assert!(parse_flush_every_ms("999").is_err());
-    assert!(parse_flush_every_ms("soon").is_err());
-}
