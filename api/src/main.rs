@@ -361,6 +361,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     state.spawn_view_flusher(Duration::from_millis(args.views_flush_ms));
     tracing::info!(
         services = state.search.len(),
+        segments = state.search.segments(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "search index built"
     );

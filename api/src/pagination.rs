@@ -78,7 +78,7 @@ pub fn answer<T: Serialize>(
     request: PageRequest,
     page: Page<T>,
     fields: Option<&[&str]>,
-) -> Result<(serde_json::Value, Option<String>), ApiError> {
+) -> Result<(Projected<Paginated<T>>, Option<String>), ApiError> {
     let links = link_header(req, request, page.total)?;
     let body = Paginated {
         items: page.items,
@@ -86,7 +86,7 @@ pub fn answer<T: Serialize>(
         page: request.page,
         per_page: request.per_page,
     };
-    Ok((project(&body, fields)?, Some(links)))
+    Ok((project(body, fields)?, Some(links)))
 }
 
 /// Documents the page parameters of a list that takes no others.
@@ -126,13 +126,19 @@ pub fn respond<T: Serialize>(
     Ok(response.json(body))
 }
 
+/// A list answer as sent: whole, or with its items reduced to the fields a client chose.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Projected<T> {
+    Whole(T),
+    Fields(serde_json::Value),
+}
+
 /// A list answer (an envelope's `items`, or a bare array) whose items keep only the `fields`
 /// chosen (all when `None`), and the `children` that hold a tree: `fields=id,updated_at` lets a
-/// client compare its copy with the catalogue at a fraction of the size.
-pub fn project<T: Serialize>(
-    body: &T,
-    fields: Option<&[&str]>,
-) -> Result<serde_json::Value, ApiError> {
+/// client compare its copy with the catalogue at a fraction of the size. Without `fields` the
+/// body is serialized once, straight to bytes, with no intermediate JSON value.
+pub fn project<T: Serialize>(body: T, fields: Option<&[&str]>) -> Result<Projected<T>, ApiError> {
     fn keep(items: &mut serde_json::Value, fields: &[&str]) {
         for item in items.as_array_mut().into_iter().flatten() {
             if let Some(item) = item.as_object_mut() {
@@ -143,12 +149,13 @@ pub fn project<T: Serialize>(
             }
         }
     }
+    let Some(fields) = fields else {
+        return Ok(Projected::Whole(body));
+    };
     let mut value = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(fields) = fields {
-        match value.get_mut("items") {
-            Some(items) => keep(items, fields),
-            None => keep(&mut value, fields),
-        }
+    match value.get_mut("items") {
+        Some(items) => keep(items, fields),
+        None => keep(&mut value, fields),
     }
-    Ok(value)
+    Ok(Projected::Fields(value))
 }

@@ -267,7 +267,7 @@ pub async fn list_services(
                     per_page: page.per_page,
                     facets: None,
                 };
-                Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
+                Ok((pagination::project(body, fields.as_deref())?, Some(link)))
             })
             .await,
         );
@@ -298,7 +298,7 @@ pub async fn list_services(
             per_page: page.per_page,
             facets: Some(results.facets),
         };
-        Ok((pagination::project(&body, fields.as_deref())?, Some(link)))
+        Ok((pagination::project(body, fields.as_deref())?, Some(link)))
     }))
 }
 

@@ -80,7 +80,7 @@ pub async fn list_topics(
         if let Some(after) = modified_after {
             tree = Topic::changed_after(tree, after);
         }
-        Ok((pagination::project(&tree, fields.as_deref())?, None))
+        Ok((pagination::project(tree, fields.as_deref())?, None))
     })
     .await
 }
@@ -112,7 +112,7 @@ pub async fn list_life_events(
         if let Some(after) = modified_after {
             events.retain(|event| event.updated_at > after);
         }
-        Ok((pagination::project(&events, fields.as_deref())?, None))
+        Ok((pagination::project(events, fields.as_deref())?, None))
     })
     .await
 }

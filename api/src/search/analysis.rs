@@ -197,6 +197,30 @@ pub fn words_stemming(text: &str, worth_stemming: impl Fn(&str) -> bool) -> Vec<
     out
 }
 
+/// The words of a text one at a time, with no allocation per word (highlighting scans long
+/// descriptions for every hit shown, and usually stops at the first match).
+pub struct Scanner<'a> {
+    text: &'a str,
+    cursor: usize,
+    folded: String,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(text: &'a str) -> Scanner<'a> {
+        Scanner {
+            text,
+            cursor: 0,
+            folded: String::new(),
+        }
+    }
+
+    /// The next word's byte range and folded form.
+    pub fn next_word(&mut self) -> Option<(usize, usize, &str)> {
+        let (start, end) = next_word(self.text, &mut self.cursor, &mut self.folded)?;
+        Some((start, end, &self.folded))
+    }
+}
+
 /// The one word splitter: the next word of `text` from `cursor`, its byte range returned, its
 /// folded form written to `folded`, and `cursor` moved past it.
 fn next_word(text: &str, cursor: &mut usize, folded: &mut String) -> Option<(usize, usize)> {

@@ -583,6 +583,11 @@ impl SearchIndex {
         self.store.read().map(|store| store.ords.len()).unwrap_or(0)
     }
 
+    /// Tantivy segments searches walk (each adds its own term lookups to every search).
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -330,15 +330,22 @@ impl Counts {
     }
 
     fn facets(&self, store: &Store, filter: &ServiceFilter, resolved: &Resolved) -> Facets {
+        // The selected values by key, compared as keys: looking every value up would hash
+        // thousands of ids per search.
+        let interned = |keys: &'_ [Uuid], number: Option<u32>| {
+            number.and_then(|n| keys.get(n as usize)).copied()
+        };
+        let selected_organization = interned(&store.organizations.keys, resolved.organization);
+        let selected_topic = interned(&store.topics.keys, resolved.topic);
         let organization = list(
             store.organizations.keys.iter().zip(&self.organization),
             |id| store.organization_names.names.get(id).cloned(),
-            |id| resolved.organization == store.organizations.get(id),
+            |id| selected_organization == Some(*id),
         );
         let topic = list(
             store.topics.keys.iter().zip(&self.topic),
             |id| store.topic_names.names.get(id).cloned(),
-            |id| resolved.topic == store.topics.get(id),
+            |id| selected_topic == Some(*id),
         );
         let segment = list(
             SegmentCode::ALL.iter().zip(&self.segment),
@@ -598,6 +605,15 @@ impl SearchIndex {
         let end = start
             .saturating_add(request.page.per_page as usize)
             .min(hits.len());
+        if request.sort == ServiceSort::Relevance && end > 0 && end < hits.len() {
+            // Only the hits scoring at least the page's last score can be on it: selecting by
+            // score alone first keeps the names, compared on ties, out of most comparisons.
+            let mut scores: Vec<Score> = hits.iter().map(|hit| hit.score).collect();
+            let (_, last, _) = scores.select_nth_unstable_by(end - 1, |a, b| b.total_cmp(a));
+            let last = *last;
+            hits.retain(|hit| hit.score.total_cmp(&last).is_ge());
+        }
+        let end = end.min(hits.len());
         if start >= hits.len() {
             hits.clear();
         } else {
@@ -646,40 +662,47 @@ fn matching_words(
     until: Option<usize>,
     wanted: usize,
 ) -> Vec<(usize, usize)> {
-    // Content words: their range and, when they could match, their stem.
     let end = until.unwrap_or(text.len());
-    let words: Vec<(usize, usize, Option<String>)> =
-        analysis::words_stemming(&text[from..end], |w| plan.could_match(w))
-            .into_iter()
-            .filter(|w| w.position.is_some())
-            .map(|w| {
-                (
-                    from + w.start,
-                    from + w.end,
-                    (!w.stem.is_empty()).then_some(w.stem),
-                )
-            })
-            .collect();
-    let mut marked = vec![false; words.len()];
-    for (i, (_, _, stem)) in words.iter().enumerate() {
-        if stem
-            .as_deref()
-            .is_some_and(|stem| plan.stems.contains(stem))
-        {
-            marked[i] = true;
+    let longest_phrase = plan.phrases.iter().map(Vec::len).max().unwrap_or(1);
+    // Content words so far: their range and, when they could match, their stem.
+    let mut words: Vec<(usize, usize, Option<String>)> = Vec::new();
+    let mut marked: Vec<bool> = Vec::new();
+    let mut marks = 0;
+    // Once `wanted` words are marked, only a phrase beginning before the last of them could
+    // still mark an earlier word: the scan stops when none can.
+    let mut last_word = usize::MAX;
+    let mut scanner = analysis::Scanner::new(&text[from..end]);
+    while let Some((start, word_end, folded)) = scanner.next_word() {
+        if words.len() > last_word {
+            break;
         }
-    }
-    for phrase in &plan.phrases {
-        for i in 0..words.len().saturating_sub(phrase.len() - 1) {
+        if analysis::is_stopword(folded) {
+            continue;
+        }
+        let stem = plan.could_match(folded).then(|| analysis::stem(folded));
+        let alone = stem
+            .as_deref()
+            .is_some_and(|stem| plan.stems.contains(stem));
+        words.push((from + start, from + word_end, stem));
+        marked.push(alone);
+        marks += usize::from(alone);
+        for phrase in &plan.phrases {
+            let Some(first) = words.len().checked_sub(phrase.len()) else {
+                continue;
+            };
             let whole = phrase
                 .iter()
-                .zip(&words[i..])
+                .zip(&words[first..])
                 .all(|(wanted, (_, _, stem))| stem.as_ref() == Some(wanted));
             if whole {
-                marked[i..i + phrase.len()]
-                    .iter_mut()
-                    .for_each(|m| *m = true);
+                for m in &mut marked[first..] {
+                    marks += usize::from(!*m);
+                    *m = true;
+                }
             }
+        }
+        if last_word == usize::MAX && marks >= wanted {
+            last_word = words.len() - 1 + longest_phrase - 1;
         }
     }
     words
@@ -852,5 +875,41 @@ impl SearchIndex {
                 cache.insert(query_string.to_owned(), Arc::new(page));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(words: &[&str], phrases: &[&[&str]]) -> Plan {
+        let stems = |words: &[&str]| words.iter().map(|w| analysis::stem(w)).collect::<Vec<_>>();
+        Plan {
+            query: Box::new(tantivy::query::AllQuery),
+            relaxed: None,
+            stems: stems(words).into_iter().collect(),
+            phrases: phrases.iter().map(|phrase| stems(phrase)).collect(),
+        }
+    }
+
+    fn marked<'a>(text: &'a str, plan: &Plan, wanted: usize) -> Vec<&'a str> {
+        matching_words(text, plan, 0, None, wanted)
+            .into_iter()
+            .map(|(start, end)| &text[start..end])
+            .collect()
+    }
+
+    #[test]
+    fn words_and_whole_phrases_are_marked_in_order() {
+        let text = "Carteira de Identidade, segunda via, e carteira de motorista";
+        let plan = plan(&["via"], &[&["carteira", "identidade"]]);
+        assert_eq!(
+            marked(text, &plan, usize::MAX),
+            vec!["Carteira", "Identidade", "via"]
+        );
+        // A phrase begun before a lone word that matched first still comes first.
+        let plan = self::plan(&["identidade"], &[&["carteira", "identidade", "segunda"]]);
+        assert_eq!(marked(text, &plan, 1), vec!["Carteira"]);
+        assert_eq!(marked("nada aqui", &plan, 1), Vec::<&str>::new());
     }
 }
