@@ -132,36 +132,42 @@ fn details_text(content: &ServiceContent) -> String {
 
 /// Markdown or HTML reduced to words: tags, link targets and markup characters dropped.
 pub fn plain_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    // Byte by byte: every markup character is ASCII, and what is dropped always begins and ends
+    // at one, so the bytes kept are still UTF-8 (this runs over every text the index reads).
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let mut in_tag = false;
-    let mut chars = text.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        i += 1;
+        match byte {
             // A tag, not a "less than" in the text ("renda < 3 salários").
-            '<' if chars
-                .peek()
-                .is_some_and(|next| next.is_ascii_alphabetic() || *next == '/' || *next == '!') =>
+            b'<' if next
+                .is_some_and(|next| next.is_ascii_alphabetic() || next == b'/' || next == b'!') =>
             {
                 in_tag = true
             }
-            '>' if in_tag => {
+            b'>' if in_tag => {
                 in_tag = false;
-                out.push(' ');
+                out.push(b' ');
             }
             _ if in_tag => {}
             // A markdown link's target: "](https://…)".
-            ']' if chars.peek() == Some(&'(') => {
-                for next in chars.by_ref() {
-                    if next == ')' {
-                        break;
-                    }
-                }
-                out.push(' ');
+            b']' if next == Some(b'(') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|b| *b == b')')
+                    .map_or(bytes.len(), |close| i + close + 1);
+                out.push(b' ');
             }
-            '*' | '_' | '#' | '[' | '`' | '\r' => out.push(' '),
-            _ => out.push(ch),
+            b'*' | b'_' | b'#' | b'[' | b'`' | b'\r' => out.push(b' '),
+            _ => out.push(byte),
         }
     }
+    let out = String::from_utf8(out)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned());
     let mut collapsed = String::with_capacity(out.len());
     for word in out.split_whitespace() {
         if !collapsed.is_empty() {
@@ -183,5 +189,9 @@ mod tests {
             "Emita a certidão aqui ."
         );
         assert_eq!(plain_text("renda < 3 salários"), "renda < 3 salários");
+        assert_eq!(
+            plain_text("Taxa — <i>isenção</i>\u{a0}para  idosos <é [ver](x"),
+            "Taxa — isenção para idosos <é ver"
+        );
     }
 }
