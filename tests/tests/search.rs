@@ -279,6 +279,37 @@ async fn search_lists_only_published_services_name_matches_first() {
 }
 
 #[actix_web::test]
+async fn a_search_can_be_ordered_by_name_or_update() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    for text in ["emissao", "certidão", "cnh"] {
+        let matched: BTreeSet<String> = search_slugs(&app, text).await.into_iter().collect();
+        assert!(matched.len() >= 2, "{text}");
+        // By update: as the list without a search orders them.
+        let listed = slugs(&ok(&app, "/v1/services?per_page=100&sort=updated").await);
+        let expected: Vec<String> = listed
+            .into_iter()
+            .filter(|slug| matched.contains(slug))
+            .collect();
+        assert_eq!(
+            slugs(&search(&app, text, "sort=updated").await),
+            expected,
+            "{text}"
+        );
+        // By name, accents and case aside.
+        let body = search(&app, text, "sort=name").await;
+        let names: Vec<String> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| fold(hit["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(names.len(), matched.len(), "{text}");
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "{text}: {names:?}");
+    }
+}
+
+#[actix_web::test]
 async fn equal_scores_keep_one_order_across_requests_pages_and_instances() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
@@ -494,6 +525,11 @@ async fn filters_combine_with_the_search_text() {
         "municipality=5107909",
         "organization=detran-mt&free=false",
         "free=true&municipality=5103403",
+        // Filters that are not facets, read from the full records.
+        "life_event=documentos-e-certidoes",
+        "life_event=veiculos&free=false",
+        "modified_after=2000-01-01T00:00:00Z",
+        "modified_after=2100-01-01T00:00:00Z",
     ];
     for text in ["segunda via", "emitir", "certidão", "cnh"] {
         let ranked = search_slugs(&app, text).await;

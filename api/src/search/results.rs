@@ -208,9 +208,14 @@ impl Store {
 }
 
 impl Resolved {
-    /// The dimensions whose filter this service fails, as bits. `doc` is read only for the life
-    /// event filter (rare, and not a facet).
-    fn misses(&self, row: &FacetRow, lists: &[u32], doc: &Indexed) -> u8 {
+    /// The dimensions whose filter this service fails, as bits. `doc` is read only for the
+    /// filters that are not facets (rare): the full records are scattered on the heap.
+    fn misses<'d>(
+        &self,
+        row: &FacetRow,
+        lists: &[u32],
+        doc: impl Fn() -> Option<&'d Indexed>,
+    ) -> u8 {
         let mut misses = 0u8;
         let mut miss = |dimension: Dimension, ok: bool| {
             if !ok {
@@ -252,10 +257,16 @@ impl Resolved {
             );
         }
         if let Some(life_event) = self.life_event {
-            miss(Dimension::Unfaceted, doc.life_events.contains(&life_event));
+            miss(
+                Dimension::Unfaceted,
+                doc().is_some_and(|doc| doc.life_events.contains(&life_event)),
+            );
         }
         if let Some(after) = self.modified_after {
-            miss(Dimension::Unfaceted, doc.summary.updated_at > after);
+            miss(
+                Dimension::Unfaceted,
+                doc().is_some_and(|doc| doc.summary.updated_at > after),
+            );
         }
         misses
     }
@@ -534,21 +545,22 @@ impl SearchIndex {
             return Ok(SearchResults::empty());
         };
         let mut counts = Counts::new(&store);
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::with_capacity(matches.len());
         let lists = store.lists.as_slice();
+        // The full records are read for the page and the orders that need them, not per match.
+        let doc_at = |ord: u32| store.docs.get(ord as usize).and_then(Option::as_deref);
         for (ord, score) in matches {
-            let (Some(row), Some(Some(doc))) =
-                (store.rows.get(ord as usize), store.docs.get(ord as usize))
-            else {
+            let Some(row) = store.rows.get(ord as usize) else {
                 continue;
             };
+            // A row is live exactly as long as its record is (see `SearchIndex::publish`).
             if !row.has(FacetRow::LIVE) {
                 continue;
             }
-            let misses = resolved.misses(row, lists, doc);
+            let misses = resolved.misses(row, lists, || doc_at(ord));
             if misses == 0 {
                 let views = match by_views {
-                    true => popularity.views(&doc.summary.id),
+                    true => doc_at(ord).map_or(0, |doc| popularity.views(&doc.summary.id)),
                     false => 0,
                 };
                 // A mild multiplicative boost: it orders near-ties by popularity and cannot lift
@@ -563,7 +575,7 @@ impl SearchIndex {
                     score += ceiling + 1_000.0;
                 }
                 hits.push(Hit {
-                    doc,
+                    ord,
                     score,
                     views,
                     full,
@@ -576,22 +588,20 @@ impl SearchIndex {
         let facets = counts.facets(&store, &request.filter, &resolved);
         let total = hits.len() as u64;
 
+        let name = |hit: &Hit| doc_at(hit.ord).map(|doc| (&doc.name_key, doc.summary.id));
+        let updated =
+            |hit: &Hit| doc_at(hit.ord).map(|doc| (doc.summary.updated_at, doc.summary.id));
         let order = |a: &Hit, b: &Hit| -> Ordering {
-            let by_name = || {
-                a.doc
-                    .name_key
-                    .cmp(&b.doc.name_key)
-                    .then(a.doc.summary.id.cmp(&b.doc.summary.id))
-            };
+            let by_name = || name(a).cmp(&name(b));
             match request.sort {
                 ServiceSort::Relevance => b.score.total_cmp(&a.score).then_with(by_name),
                 ServiceSort::Name => by_name(),
-                ServiceSort::Updated => b
-                    .doc
-                    .summary
-                    .updated_at
-                    .cmp(&a.doc.summary.updated_at)
-                    .then(a.doc.summary.id.cmp(&b.doc.summary.id)),
+                ServiceSort::Updated => {
+                    let (a, b) = (updated(a), updated(b));
+                    b.map(|(at, _)| at)
+                        .cmp(&a.map(|(at, _)| at))
+                        .then(a.map(|(_, id)| id).cmp(&b.map(|(_, id)| id)))
+                }
                 // The matches with every word stay above the partial ones, as in relevance.
                 ServiceSort::Popular => b
                     .full
@@ -627,7 +637,8 @@ impl SearchIndex {
         }
         let page = hits
             .into_iter()
-            .map(|Hit { doc, .. }| SearchHit {
+            .filter_map(|hit| doc_at(hit.ord))
+            .map(|doc| SearchHit {
                 highlights: highlights(doc, &plan),
                 summary: doc.summary.clone(),
             })
@@ -641,8 +652,8 @@ impl SearchIndex {
 }
 
 /// A match that passes every filter, with what orders it.
-struct Hit<'a> {
-    doc: &'a Arc<Indexed>,
+struct Hit {
+    ord: u32,
     /// Relevance, with the popularity boost (not for `sort=popular`).
     score: Score,
     /// Page views in the popularity window (`sort=popular` only).
