@@ -306,6 +306,17 @@ async fn a_search_can_be_ordered_by_name_or_update() {
             .collect();
         assert_eq!(names.len(), matched.len(), "{text}");
         assert!(names.windows(2).all(|w| w[0] <= w[1]), "{text}: {names:?}");
+        // Page by page as in one page: each page's end is where names are compared.
+        let whole = slugs(&body);
+        let mut paged = Vec::new();
+        for page in 1..=whole.len().div_ceil(2) {
+            let uri = format!(
+                "/v1/services?q={}&sort=name&per_page=2&page={page}",
+                enc(text)
+            );
+            paged.extend(slugs(&ok(&app, &uri).await));
+        }
+        assert_eq!(paged, whole, "{text}");
     }
 }
 

@@ -13,6 +13,7 @@
 //! write path calls [`SearchIndex::catch_up`].
 
 pub mod analysis;
+mod disjunction;
 pub mod evaluation;
 mod follow;
 mod plan;
@@ -164,6 +165,15 @@ fn bit<T: PartialEq>(all: &[T], value: &T) -> u32 {
     all.iter().position(|v| v == value).map_or(0, |i| 1 << i)
 }
 
+/// The first eight bytes of `key`, zero-padded, as a number: ordered as the keys are (a prefix
+/// never sorts after a longer key).
+fn name_prefix(key: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let len = key.len().min(8);
+    bytes[..len].copy_from_slice(&key.as_bytes()[..len]);
+    u64::from_be_bytes(bytes)
+}
+
 /// A service as the index keeps it in memory, next to its tantivy document.
 struct Indexed {
     summary: ServiceSummary,
@@ -301,6 +311,9 @@ struct Store {
     docs: Vec<Option<Arc<Indexed>>>,
     /// By `ord`, what filters and facets read; a replaced service's row is no longer `LIVE`.
     rows: Vec<FacetRow>,
+    /// By `ord`, the first bytes of the folded name, big-endian: ordering by name compares these
+    /// before any whole name.
+    name_prefixes: Vec<u64>,
     /// The lists the rows' spans point into (replaced rows leave theirs until a restart).
     lists: Vec<u32>,
     ords: HashMap<Uuid, u32>,
@@ -479,6 +492,7 @@ impl SearchIndex {
                 let mut row = FacetRow::new(&indexed, &mut store.lists);
                 row.boost = boosts.level(&document.summary.id);
                 store.rows.push(row);
+                store.name_prefixes.push(name_prefix(&indexed.name_key));
                 store.docs.push(Some(Arc::new(indexed)));
                 store.ords.insert(document.summary.id, ord);
                 added.push(ord);
@@ -590,5 +604,35 @@ impl SearchIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_prefix;
+
+    #[test]
+    fn name_prefixes_order_as_the_names() {
+        let mut names = [
+            "emissao de certidao",
+            "emissao de carteira",
+            "emissao",
+            "emiss",
+            "",
+            "obter passaporte em sorriso",
+            "obter passaporte",
+            "z",
+            "aa",
+        ];
+        names.sort();
+        for pair in names.windows(2) {
+            assert!(
+                name_prefix(pair[0]) <= name_prefix(pair[1]),
+                "{} / {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert!(name_prefix("emiss") < name_prefix("emissao"));
     }
 }

@@ -17,6 +17,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::analysis::{self, Word};
+use super::disjunction::LazyDisjunction;
 use super::Fields;
 
 /// Words shorter than this get no typo correction: too many short words are one edit apart.
@@ -119,6 +120,17 @@ struct Alternative {
 struct Slot {
     alternatives: Vec<Alternative>,
     weak: bool,
+    /// Documents it may match, at most (what decides which word leads an intersection).
+    estimate: u64,
+}
+
+/// How a slot's alternatives and fields are united (see `disjunction`).
+#[derive(Clone, Copy, PartialEq)]
+enum Union {
+    /// Walked from match to match: tantivy's buffered union, which scores a window at a time.
+    Walked,
+    /// Sought only at the documents another clause matched: scored lazily.
+    Sought,
 }
 
 /// Builds the query; `None` when the text has no word at all.
@@ -158,6 +170,7 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
             slots.push(Slot {
                 alternatives,
                 weak: false,
+                estimate: 0,
             });
             index += len;
             continue;
@@ -202,6 +215,7 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
         slots.push(Slot {
             alternatives,
             weak: analysis::is_weak(&word.folded) || matches_nothing,
+            estimate: 0,
         });
         index += 1;
     }
@@ -217,6 +231,11 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
     }
 
     let strong_count = slots.iter().filter(|slot| !slot.weak).count();
+    if strong_count >= 2 {
+        for slot in slots.iter_mut().filter(|slot| !slot.weak) {
+            slot.estimate = estimate(searcher, fields, &slot.alternatives);
+        }
+    }
     let required = match strong_count {
         n if n >= 4 => n - 1,
         n => n,
@@ -235,28 +254,39 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
 
 /// The slots as one query where `required` strong slots must match.
 fn combine(fields: &Fields, slots: &[Slot], stems: &[String], required: usize) -> Box<dyn Query> {
-    let strong: Vec<Box<dyn Query>> = slots
+    let strong: Vec<&Slot> = slots.iter().filter(|slot| !slot.weak).collect();
+    // When every strong word is required, the rarest one leads the intersection and the others
+    // are sought at its matches. With some of them optional, each is walked.
+    let leader = match required == strong.len() {
+        true => strong
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, slot)| slot.estimate)
+            .map(|(index, _)| index),
+        false => None,
+    };
+    let strong: Vec<Box<dyn Query>> = strong
         .iter()
-        .filter(|slot| !slot.weak)
-        .map(|slot| slot_query(fields, slot))
+        .enumerate()
+        .map(|(index, slot)| {
+            let sought = leader.is_some_and(|leader| leader != index);
+            let union = if sought { Union::Sought } else { Union::Walked };
+            slot_query(fields, slot, union)
+        })
         .collect();
+    // Weak words only add to the score of what the strong ones matched, unless there is none.
+    let weak_union = if strong.is_empty() {
+        Union::Walked
+    } else {
+        Union::Sought
+    };
     let weak: Vec<Box<dyn Query>> = slots
         .iter()
         .filter(|slot| slot.weak)
-        .map(|slot| slot_query(fields, slot))
+        .map(|slot| slot_query(fields, slot, weak_union))
         .collect();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if strong.is_empty() {
-        // Only weak words: any of them will do.
-        clauses.extend(weak.into_iter().map(|q| (Occur::Should, q)));
-    } else {
-        let core = BooleanQuery::with_minimum_required_clauses(
-            strong.into_iter().map(|q| (Occur::Should, q)).collect(),
-            required,
-        );
-        clauses.push((Occur::Must, Box::new(core)));
-        clauses.extend(weak.into_iter().map(|q| (Occur::Should, q)));
-    }
+    // What only adds to the score: weak words and the phrase bonus.
+    let mut optional: Vec<Box<dyn Query>> = weak;
     // The words as typed, in order: a phrase match ranks above scattered words.
     if stems.len() >= 2 {
         let phrase = |field: Field| -> Box<dyn Query> {
@@ -268,13 +298,28 @@ fn combine(fields: &Fields, slots: &[Slot], stems: &[String], required: usize) -
             Box::new(PhraseQuery::new_with_offset(terms))
         };
         for (field, weight) in fields.phrase_weighted() {
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(phrase(field), weight * PHRASE_WEIGHT)),
-            ));
+            optional.push(Box::new(BoostQuery::new(
+                phrase(field),
+                weight * PHRASE_WEIGHT,
+            )));
         }
     }
-    Box::new(BooleanQuery::new(clauses))
+    if strong.is_empty() {
+        // Only weak words: any of them will do.
+        return Box::new(BooleanQuery::new(
+            optional.into_iter().map(|q| (Occur::Should, q)).collect(),
+        ));
+    }
+    let optional = Box::new(LazyDisjunction::sum(optional));
+    let core = BooleanQuery::with_minimum_required_clauses(
+        strong.into_iter().map(|q| (Occur::Should, q)).collect(),
+        required,
+    );
+    // One optional clause, sought only for the documents the core matched.
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, Box::new(core) as Box<dyn Query>),
+        (Occur::Should, optional),
+    ]))
 }
 
 fn dedup_alternatives(alternatives: &mut Vec<Alternative>) {
@@ -282,7 +327,13 @@ fn dedup_alternatives(alternatives: &mut Vec<Alternative>) {
     alternatives.retain(|alternative| seen.insert(alternative.stems.clone()));
 }
 
-fn slot_query(fields: &Fields, slot: &Slot) -> Box<dyn Query> {
+fn slot_query(fields: &Fields, slot: &Slot, union: Union) -> Box<dyn Query> {
+    let unite = |clauses: Vec<Box<dyn Query>>, tie_breaker: f32| -> Box<dyn Query> {
+        match union {
+            Union::Walked => Box::new(DisjunctionMaxQuery::with_tie_breaker(clauses, tie_breaker)),
+            Union::Sought => Box::new(LazyDisjunction::new(clauses, tie_breaker)),
+        }
+    };
     let alternatives: Vec<Box<dyn Query>> = slot
         .alternatives
         .iter()
@@ -312,7 +363,7 @@ fn slot_query(fields: &Fields, slot: &Slot) -> Box<dyn Query> {
                     Box::new(BoostQuery::new(query, weight * alternative.weight)) as Box<dyn Query>
                 })
                 .collect();
-            Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.2)) as Box<dyn Query>
+            unite(per_field, 0.2)
         })
         .collect();
     if alternatives.len() == 1 {
@@ -323,8 +374,23 @@ fn slot_query(fields: &Fields, slot: &Slot) -> Box<dyn Query> {
     } else {
         // The best alternative counts: a document with both "rg" and "identidade" is not twice
         // as relevant.
-        Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.1))
+        unite(alternatives, 0.1)
     }
+}
+
+/// Documents the alternatives may match, at most: a phrase as its rarest word.
+fn estimate(searcher: &Searcher, fields: &Fields, alternatives: &[Alternative]) -> u64 {
+    alternatives
+        .iter()
+        .map(|alternative| {
+            alternative
+                .stems
+                .iter()
+                .map(|stem| stem_frequency(searcher, fields, stem))
+                .min()
+                .unwrap_or(0)
+        })
+        .sum()
 }
 
 /// Documents with `stem` in any text field (an upper bound: a document may count twice).

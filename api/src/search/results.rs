@@ -623,6 +623,21 @@ impl SearchIndex {
             let last = *last;
             hits.retain(|hit| hit.score.total_cmp(&last).is_ge());
         }
+        if request.sort == ServiceSort::Name && end > 0 && end < hits.len() {
+            // The same by the names' first bytes: whole names are compared only for the hits
+            // whose first bytes are at most the page's last ones.
+            let prefix = |hit: &Hit| {
+                store
+                    .name_prefixes
+                    .get(hit.ord as usize)
+                    .copied()
+                    .unwrap_or(u64::MAX)
+            };
+            let mut prefixes: Vec<u64> = hits.iter().map(prefix).collect();
+            let (_, last, _) = prefixes.select_nth_unstable(end - 1);
+            let last = *last;
+            hits.retain(|hit| prefix(hit) <= last);
+        }
         let end = end.min(hits.len());
         if start >= hits.len() {
             hits.clear();
