@@ -131,15 +131,12 @@ impl DisjunctionScorer {
     /// Moves to the lowest document of the clauses, first dropping the exhausted ones.
     fn settle(&mut self, some_exhausted: bool) -> DocId {
         if some_exhausted {
-            let mut index = 0;
-            while index < self.docs.len() {
-                if self.docs[index] == TERMINATED {
-                    self.docs.swap_remove(index);
-                    self.scorers.swap_remove(index);
-                } else {
-                    index += 1;
-                }
-            }
+            // In order: a score adds the clauses up in one order, whichever ran out first, so that
+            // equal documents score exactly alike on every instance.
+            let mut docs = self.docs.iter();
+            self.scorers
+                .retain(|_| docs.next().is_some_and(|doc| *doc != TERMINATED));
+            self.docs.retain(|doc| *doc != TERMINATED);
         }
         self.doc = self.docs.iter().copied().min().unwrap_or(TERMINATED);
         self.doc

@@ -1,5 +1,6 @@
 //! Running a search: matches, filters, facets, ordering, highlights, and the answer cache.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -130,13 +131,21 @@ impl SegmentCollector for SegmentMatches {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         if let Some(ord) = self.ords.first(doc) {
-            self.found.push((ord as u32, score));
+            self.found.push((ord as u32, comparable(score)));
         }
     }
 
     fn harvest(self) -> Vec<(u32, Score)> {
         self.found
     }
+}
+
+/// `score` without its last mantissa bits (a relative 1/2048). tantivy adds a document's clause
+/// scores in an order chosen per segment, so two services with the same text could score one bit
+/// apart on an instance whose index was cut into segments differently, and swap places there: the
+/// name tie-break then orders them alike everywhere.
+fn comparable(score: Score) -> Score {
+    Score::from_bits(score.to_bits() & !0xFFF)
 }
 
 /// Facet dimensions, also the bits of a document's filter misses.
@@ -350,28 +359,34 @@ impl Counts {
         let selected_topic = interned(&store.topics.keys, resolved.topic);
         let organization = list(
             store.organizations.keys.iter().zip(&self.organization),
-            |id| store.organization_names.names.get(id).cloned(),
+            |id| {
+                let (slug, name) = store.organization_names.names.get(id)?;
+                Some((Cow::Borrowed(slug.as_str()), name.as_str()))
+            },
             |id| selected_organization == Some(*id),
         );
         let topic = list(
             store.topics.keys.iter().zip(&self.topic),
-            |id| store.topic_names.names.get(id).cloned(),
+            |id| {
+                let (slug, name) = store.topic_names.names.get(id)?;
+                Some((Cow::Borrowed(slug.as_str()), name.as_str()))
+            },
             |id| selected_topic == Some(*id),
         );
         let segment = list(
             SegmentCode::ALL.iter().zip(&self.segment),
-            |s| Some((s.code().to_owned(), s.label().to_owned())),
+            |s| Some((Cow::Borrowed(s.code()), s.label())),
             |s| filter.segment == Some(*s),
         );
         let channel = list(
             ChannelTypeCode::ALL.iter().zip(&self.channel),
-            |c| Some((c.code().to_owned(), c.label().to_owned())),
+            |c| Some((Cow::Borrowed(c.code()), c.label())),
             |c| filter.channel == Some(*c),
         );
         let yes_no = |counts: &[u64; 2], selected: Option<bool>, yes: &str, no: &str| {
             list(
                 [true, false].iter().map(|v| (v, &counts[usize::from(*v)])),
-                |v| Some((v.to_string(), if *v { yes } else { no }.to_owned())),
+                |v| Some((Cow::Owned(v.to_string()), if *v { yes } else { no })),
                 |v| selected == Some(*v),
             )
         };
@@ -383,10 +398,8 @@ impl Counts {
                 .zip(self.municipality.iter().map(|n| n + self.statewide))
                 .filter(|(code, own)| *own > self.statewide || filter.municipality == Some(**code)),
             |code| {
-                store
-                    .municipality_names
-                    .get(code)
-                    .map(|name| (code.to_string(), name.clone()))
+                let name = store.municipality_names.get(code)?;
+                Some((Cow::Owned(code.to_string()), name.as_str()))
             },
             |code| filter.municipality == Some(*code),
         );
@@ -456,10 +469,11 @@ fn add_bits(counts: &mut [u64], mut bits: u32) {
     }
 }
 
-/// Facet values with a count, most frequent first, then by label.
-fn list<'a, K: 'a, C: std::borrow::Borrow<u64>>(
+/// Facet values with a count, most frequent first, then by label. `describe` gives a value and
+/// its label, borrowed where it can be: only the values listed are copied into the answer.
+fn list<'a, 'n, K: 'a, C: std::borrow::Borrow<u64>>(
     counts: impl Iterator<Item = (&'a K, C)>,
-    describe: impl Fn(&K) -> Option<(String, String)>,
+    describe: impl Fn(&K) -> Option<(Cow<'n, str>, &'n str)>,
     is_selected: impl Fn(&K) -> bool,
 ) -> Vec<FacetValue> {
     let mut values: Vec<(&K, u64, bool)> = counts
@@ -473,26 +487,24 @@ fn list<'a, K: 'a, C: std::borrow::Borrow<u64>>(
         values.select_nth_unstable_by(MAX_FACET_VALUES * 2, by_rank);
         values.truncate(MAX_FACET_VALUES * 2);
     }
-    let mut out: Vec<FacetValue> = values
+    let mut described: Vec<(Cow<'n, str>, &'n str, u64, bool)> = values
         .into_iter()
         .filter_map(|(key, count, selected)| {
             let (value, label) = describe(key)?;
-            Some(FacetValue {
-                value,
-                label,
-                count,
-                selected,
-            })
+            Some((value, label, count, selected))
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.selected
-            .cmp(&a.selected)
-            .then(b.count.cmp(&a.count))
-            .then_with(|| a.label.cmp(&b.label))
-    });
-    out.truncate(MAX_FACET_VALUES);
-    out
+    described.sort_by(|a, b| b.3.cmp(&a.3).then(b.2.cmp(&a.2)).then_with(|| a.1.cmp(b.1)));
+    described.truncate(MAX_FACET_VALUES);
+    described
+        .into_iter()
+        .map(|(value, label, count, selected)| FacetValue {
+            value: value.into_owned(),
+            label: label.to_owned(),
+            count,
+            selected,
+        })
+        .collect()
 }
 
 impl SearchIndex {
@@ -923,6 +935,22 @@ mod tests {
             .into_iter()
             .map(|(start, end)| &text[start..end])
             .collect()
+    }
+
+    #[test]
+    fn comparable_scores_keep_their_order_and_forget_their_last_bits() {
+        use super::comparable;
+        let scores = [0.0f32, 0.37, 1.0, 1.5, 12.25, 12.2501, 90.0];
+        for pair in scores.windows(2) {
+            assert!(comparable(pair[0]) <= comparable(pair[1]), "{pair:?}");
+        }
+        // One bit apart, as two instances may add the same clauses: equal.
+        let score = 12.25f32;
+        assert_eq!(
+            comparable(score),
+            comparable(f32::from_bits(score.to_bits() + 1))
+        );
+        assert!((comparable(score) - score).abs() <= score / 2048.0);
     }
 
     #[test]
