@@ -120,8 +120,9 @@ struct Alternative {
 struct Slot {
     alternatives: Vec<Alternative>,
     weak: bool,
-    /// Documents it may match, at most (what decides which word leads an intersection).
-    estimate: u64,
+    /// Documents it may match, at most (what decides which word leads an intersection), once
+    /// looked up.
+    estimate: Option<u64>,
 }
 
 /// How a slot's alternatives and fields are united (see `disjunction`).
@@ -170,7 +171,7 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
             slots.push(Slot {
                 alternatives,
                 weak: false,
-                estimate: 0,
+                estimate: None,
             });
             index += len;
             continue;
@@ -210,12 +211,14 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
         // A word no service contains cannot be required: "me alistar" must still find
         // "alistar-se".
         // Corrections and completions come from the index: only a lone word may match nothing.
-        let matches_nothing = alternatives.len() == 1
-            && stem_frequency(searcher, fields, &alternatives[0].stems[0]) == 0;
+        let lone = match alternatives.len() {
+            1 => Some(stem_frequency(searcher, fields, &alternatives[0].stems[0])),
+            _ => None,
+        };
         slots.push(Slot {
             alternatives,
-            weak: analysis::is_weak(&word.folded) || matches_nothing,
-            estimate: 0,
+            weak: analysis::is_weak(&word.folded) || lone == Some(0),
+            estimate: lone,
         });
         index += 1;
     }
@@ -233,7 +236,9 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
     let strong_count = slots.iter().filter(|slot| !slot.weak).count();
     if strong_count >= 2 {
         for slot in slots.iter_mut().filter(|slot| !slot.weak) {
-            slot.estimate = estimate(searcher, fields, &slot.alternatives);
+            if slot.estimate.is_none() {
+                slot.estimate = Some(estimate(searcher, fields, &slot.alternatives));
+            }
         }
     }
     let required = match strong_count {
