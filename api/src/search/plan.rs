@@ -117,6 +117,20 @@ struct Alternative {
     weight: f32,
 }
 
+impl Alternative {
+    /// The fields it is searched in, with their weights. Phrases are matched by position, which
+    /// costs most in the long steps text, and a synonym phrase there (a document's name in a
+    /// list) says little.
+    fn fields(&self, fields: &Fields) -> impl Iterator<Item = (Field, f32)> {
+        let phrase = self.stems.len() > 1;
+        let details = fields.details;
+        fields
+            .text_weighted()
+            .into_iter()
+            .filter(move |(field, _)| !phrase || *field != details)
+    }
+}
+
 struct Slot {
     alternatives: Vec<Alternative>,
     weak: bool,
@@ -343,13 +357,8 @@ fn slot_query(fields: &Fields, slot: &Slot, union: Union) -> Box<dyn Query> {
         .alternatives
         .iter()
         .map(|alternative| {
-            // Phrases are matched by position, which costs most in the long steps text, and a
-            // synonym phrase there (a document's name in a list) says little.
-            let phrase = alternative.stems.len() > 1;
-            let per_field: Vec<Box<dyn Query>> = fields
-                .text_weighted()
-                .into_iter()
-                .filter(|(field, _)| !phrase || *field != fields.details)
+            let per_field: Vec<Box<dyn Query>> = alternative
+                .fields(fields)
                 .map(|(field, weight)| {
                     let query: Box<dyn Query> = if alternative.stems.len() == 1 {
                         Box::new(TermQuery::new(
@@ -383,17 +392,27 @@ fn slot_query(fields: &Fields, slot: &Slot, union: Union) -> Box<dyn Query> {
     }
 }
 
-/// Documents the alternatives may match, at most: a phrase as its rarest word.
+/// What tantivy will reckon walking the alternatives costs (`DocSet::cost`: an intersection is
+/// led by its cheapest clause): a word's documents in each field; a phrase's, as its rarest
+/// word's, times ten per word (tantivy's allowance for reading positions).
 fn estimate(searcher: &Searcher, fields: &Fields, alternatives: &[Alternative]) -> u64 {
     alternatives
         .iter()
-        .map(|alternative| {
-            alternative
-                .stems
-                .iter()
-                .map(|stem| stem_frequency(searcher, fields, stem))
-                .min()
-                .unwrap_or(0)
+        .map(|alternative| match alternative.stems.as_slice() {
+            [stem] => stem_frequency(searcher, fields, stem),
+            stems => {
+                let documents: u64 = alternative
+                    .fields(fields)
+                    .map(|(field, _)| {
+                        stems
+                            .iter()
+                            .map(|stem| document_frequency(searcher, field, stem))
+                            .min()
+                            .unwrap_or(0)
+                    })
+                    .sum();
+                documents * 10 * stems.len() as u64
+            }
         })
         .sum()
 }

@@ -142,8 +142,10 @@ impl SegmentCollector for SegmentMatches {
 
 /// `score` without its last mantissa bits (a relative 1/2048). tantivy adds a document's clause
 /// scores in an order chosen per segment, so two services with the same text could score one bit
-/// apart on an instance whose index was cut into segments differently, and swap places there: the
-/// name tie-break then orders them alike everywhere.
+/// apart on an instance whose index was cut into segments differently, and swap places there.
+/// Cut, such scores are equal and the name tie-break orders them alike everywhere, except for a
+/// pair that straddles a cut (about one in 4,096): a canonical order of addition would need
+/// tantivy's own scorers.
 fn comparable(score: Score) -> Score {
     Score::from_bits(score.to_bits() & !0xFFF)
 }
@@ -944,12 +946,11 @@ mod tests {
         for pair in scores.windows(2) {
             assert!(comparable(pair[0]) <= comparable(pair[1]), "{pair:?}");
         }
-        // One bit apart, as two instances may add the same clauses: equal.
-        let score = 12.25f32;
-        assert_eq!(
-            comparable(score),
-            comparable(f32::from_bits(score.to_bits() + 1))
-        );
+        // One bit apart, as two instances may add the same clauses: equal (away from a cut).
+        let score = f32::from_bits(12.25f32.to_bits() | 0x5A3);
+        for neighbour in [score.to_bits() - 1, score.to_bits() + 1] {
+            assert_eq!(comparable(score), comparable(f32::from_bits(neighbour)));
+        }
         assert!((comparable(score) - score).abs() <= score / 2048.0);
     }
 
