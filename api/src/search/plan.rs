@@ -134,8 +134,8 @@ impl Alternative {
 struct Slot {
     alternatives: Vec<Alternative>,
     weak: bool,
-    /// Documents it may match, at most (what decides which word leads an intersection), once
-    /// looked up.
+    /// What walking it costs as tantivy reckons (see `estimate`), once looked up: the cheapest
+    /// slot leads an intersection.
     estimate: Option<u64>,
 }
 
@@ -274,8 +274,8 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
 /// The slots as one query where `required` strong slots must match.
 fn combine(fields: &Fields, slots: &[Slot], stems: &[String], required: usize) -> Box<dyn Query> {
     let strong: Vec<&Slot> = slots.iter().filter(|slot| !slot.weak).collect();
-    // When every strong word is required, the rarest one leads the intersection and the others
-    // are sought at its matches. With some of them optional, each is walked.
+    // When every strong word is required, the cheapest one leads the intersection and the
+    // others are sought at its matches. With some of them optional, each is walked.
     let leader = match required == strong.len() {
         true => strong
             .iter()
