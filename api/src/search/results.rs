@@ -496,7 +496,14 @@ fn list<'a, 'n, K: 'a, C: std::borrow::Borrow<u64>>(
             Some((value, label, count, selected))
         })
         .collect();
-    described.sort_by(|a, b| b.3.cmp(&a.3).then(b.2.cmp(&a.2)).then_with(|| a.1.cmp(b.1)));
+    // Selected first, then the most frequent, then by label.
+    described.sort_by(
+        |(_, a_label, a_count, a_selected), (_, b_label, b_count, b_selected)| {
+            (b_selected, b_count)
+                .cmp(&(a_selected, a_count))
+                .then_with(|| a_label.cmp(b_label))
+        },
+    );
     described.truncate(MAX_FACET_VALUES);
     described
         .into_iter()
@@ -629,28 +636,25 @@ impl SearchIndex {
         let end = start
             .saturating_add(request.page.per_page as usize)
             .min(hits.len());
-        if request.sort == ServiceSort::Relevance && end > 0 && end < hits.len() {
-            // Only the hits scoring at least the page's last score can be on it: selecting by
-            // score alone first keeps the names, compared on ties, out of most comparisons.
-            let mut scores: Vec<Score> = hits.iter().map(|hit| hit.score).collect();
-            let (_, last, _) = scores.select_nth_unstable_by(end - 1, |a, b| b.total_cmp(a));
-            let last = *last;
-            hits.retain(|hit| hit.score.total_cmp(&last).is_ge());
-        }
-        if request.sort == ServiceSort::Name && end > 0 && end < hits.len() {
-            // The same by the names' first bytes: whole names are compared only for the hits
-            // whose first bytes are at most the page's last ones.
-            let prefix = |hit: &Hit| {
-                store
-                    .name_prefixes
-                    .get(hit.ord as usize)
-                    .copied()
-                    .unwrap_or(u64::MAX)
-            };
-            let mut prefixes: Vec<u64> = hits.iter().map(prefix).collect();
-            let (_, last, _) = prefixes.select_nth_unstable(end - 1);
-            let last = *last;
-            hits.retain(|hit| prefix(hit) <= last);
+        // Only the hits at least as early as the page's last one by the order's cheap leading
+        // key can be on it: selecting by that key first keeps the names out of most comparisons.
+        match request.sort {
+            ServiceSort::Relevance => {
+                keep_possible_page(&mut hits, end, |hit| hit.score, |a, b| b.total_cmp(a))
+            }
+            ServiceSort::Name => keep_possible_page(
+                &mut hits,
+                end,
+                |hit| {
+                    store
+                        .name_prefixes
+                        .get(hit.ord as usize)
+                        .copied()
+                        .unwrap_or(u64::MAX)
+                },
+                u64::cmp,
+            ),
+            ServiceSort::Updated | ServiceSort::Popular => {}
         }
         let end = end.min(hits.len());
         if start >= hits.len() {
@@ -678,6 +682,23 @@ impl SearchIndex {
             facets,
         })
     }
+}
+
+/// Keeps the hits that may be among the first `end` when ordered by `key` (in `order`) and then
+/// by anything else: those whose key is at most the `end`-th smallest.
+fn keep_possible_page<K: Copy>(
+    hits: &mut Vec<Hit>,
+    end: usize,
+    key: impl Fn(&Hit) -> K,
+    order: impl Fn(&K, &K) -> Ordering,
+) {
+    if end == 0 || end >= hits.len() {
+        return;
+    }
+    let mut keys: Vec<K> = hits.iter().map(&key).collect();
+    let (_, last, _) = keys.select_nth_unstable_by(end - 1, &order);
+    let last = *last;
+    hits.retain(|hit| order(&key(hit), &last).is_le());
 }
 
 /// A match that passes every filter, with what orders it.
