@@ -294,6 +294,10 @@ impl Names {
         names
     }
 
+    fn name(&self, id: &Uuid) -> Option<&str> {
+        self.names.get(id).map(|(_, name)| name.as_str())
+    }
+
     /// An id (any UUID notation) or slug as written in a filter, matched as the list without
     /// `q` matches it.
     fn find(&self, key: &str) -> Option<Uuid> {
@@ -301,6 +305,43 @@ impl Names {
             Ok(id) => self.names.contains_key(&id).then_some(id),
             Err(_) => self.ids.get(key).copied(),
         }
+    }
+}
+
+/// Each key's place among `keys` in alphabetical order of their labels, as a reader expects it
+/// (accents and case folded: "Água Boa" before "Barra"); `u32::MAX` for a key without a label.
+/// Facet lists order equal counts by it without reading a label.
+fn alphabetical_places<'a, K>(keys: &[K], label: impl Fn(&K) -> Option<&'a str>) -> Vec<u32> {
+    let mut labelled: Vec<(String, &str, usize)> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(number, key)| {
+            let label = label(key)?;
+            Some((analysis::fold(label), label, number))
+        })
+        .collect();
+    labelled.sort_unstable();
+    let mut places = vec![u32::MAX; keys.len()];
+    for (place, (_, _, number)) in labelled.into_iter().enumerate() {
+        if let Some(slot) = places.get_mut(number) {
+            *slot = place as u32;
+        }
+    }
+    places
+}
+
+/// [`alphabetical_places`] of the interned organizations, topics and municipalities, by number.
+#[derive(Default)]
+struct LabelPlaces {
+    organizations: Vec<u32>,
+    topics: Vec<u32>,
+    municipalities: Vec<u32>,
+}
+
+impl LabelPlaces {
+    /// The place of `number` in `places`; one interned since the last ordering has none yet.
+    fn of(places: &[u32], number: usize) -> u32 {
+        places.get(number).copied().unwrap_or(u32::MAX)
     }
 }
 
@@ -325,6 +366,8 @@ struct Store {
     life_event_names: Names,
     /// "Cuiabá (MT)" by IBGE code.
     municipality_names: HashMap<i32, String>,
+    /// Where each organization, topic and municipality falls in alphabetical order of labels.
+    label_places: LabelPlaces,
     synonyms: Option<Arc<Synonyms>>,
     suggest: suggest::SuggestIndex,
 }
@@ -340,6 +383,29 @@ impl Store {
             .iter()
             .map(|m| (m.ibge_code, format!("{} ({})", m.name, m.state)))
             .collect();
+        self.label_places = LabelPlaces::default();
+        self.place_labels();
+    }
+
+    /// Orders the labels again when a key was interned or the labels changed since last time
+    /// (rare: a new organization, topic or municipality).
+    fn place_labels(&mut self) {
+        let places = &self.label_places;
+        if places.organizations.len() == self.organizations.len()
+            && places.topics.len() == self.topics.len()
+            && places.municipalities.len() == self.municipalities.len()
+        {
+            return;
+        }
+        self.label_places = LabelPlaces {
+            organizations: alphabetical_places(&self.organizations.keys, |id| {
+                self.organization_names.name(id)
+            }),
+            topics: alphabetical_places(&self.topics.keys, |id| self.topic_names.name(id)),
+            municipalities: alphabetical_places(&self.municipalities.keys, |code| {
+                self.municipality_names.get(code).map(String::as_str)
+            }),
+        };
     }
 
     fn intern(&mut self, document: &SearchDocument) -> Indexed {
@@ -516,6 +582,7 @@ impl SearchIndex {
         self.reader.reload()?;
         // Searches that began before the reload may still meet the stale ords: they skip them.
         let mut store = self.store.write().map_err(|_| SearchError::Poisoned)?;
+        store.place_labels();
         for ord in stale {
             if let Some(slot) = store.docs.get_mut(ord as usize) {
                 *slot = None;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::analysis;
 use super::plan::{self, Plan};
-use super::{bit, FacetRow, Indexed, SearchError, SearchIndex, Span, Store};
+use super::{bit, FacetRow, Indexed, LabelPlaces, SearchError, SearchIndex, Span, Store};
 
 /// Values listed per facet, the most frequent first; a selected value is always listed.
 const MAX_FACET_VALUES: usize = 50;
@@ -351,7 +351,12 @@ impl Counts {
         }
     }
 
-    fn facets(&self, store: &Store, filter: &ServiceFilter, resolved: &Resolved) -> Facets {
+    fn facets<'a>(
+        &'a self,
+        store: &'a Store,
+        filter: &ServiceFilter,
+        resolved: &Resolved,
+    ) -> Facets {
         // The selected values by key, compared as keys: looking every value up would hash
         // thousands of ids per search.
         let interned = |keys: &'_ [Uuid], number: Option<u32>| {
@@ -359,8 +364,20 @@ impl Counts {
         };
         let selected_organization = interned(&store.organizations.keys, resolved.organization);
         let selected_topic = interned(&store.topics.keys, resolved.topic);
+        let places = &store.label_places;
+        // Each interned key with its count and alphabetical place.
+        let interned_values = |keys: &'a [Uuid], counts: &'a [u64], places: &'a [u32]| {
+            keys.iter()
+                .zip(counts)
+                .enumerate()
+                .map(move |(n, (key, count))| (key, *count, LabelPlaces::of(places, n)))
+        };
         let organization = list(
-            store.organizations.keys.iter().zip(&self.organization),
+            interned_values(
+                &store.organizations.keys,
+                &self.organization,
+                &places.organizations,
+            ),
             |id| {
                 let (slug, name) = store.organization_names.names.get(id)?;
                 Some((Cow::Borrowed(slug.as_str()), name.as_str()))
@@ -368,7 +385,7 @@ impl Counts {
             |id| selected_organization == Some(*id),
         );
         let topic = list(
-            store.topics.keys.iter().zip(&self.topic),
+            interned_values(&store.topics.keys, &self.topic, &places.topics),
             |id| {
                 let (slug, name) = store.topic_names.names.get(id)?;
                 Some((Cow::Borrowed(slug.as_str()), name.as_str()))
@@ -376,18 +393,27 @@ impl Counts {
             |id| selected_topic == Some(*id),
         );
         let segment = list(
-            SegmentCode::ALL.iter().zip(&self.segment),
+            SegmentCode::ALL
+                .iter()
+                .zip(&self.segment)
+                .zip(SEGMENT_PLACES.iter())
+                .map(|((s, count), place)| (s, *count, *place)),
             |s| Some((Cow::Borrowed(s.code()), s.label())),
             |s| filter.segment == Some(*s),
         );
         let channel = list(
-            ChannelTypeCode::ALL.iter().zip(&self.channel),
+            ChannelTypeCode::ALL
+                .iter()
+                .zip(&self.channel)
+                .zip(CHANNEL_PLACES.iter())
+                .map(|((c, count), place)| (c, *count, *place)),
             |c| Some((Cow::Borrowed(c.code()), c.label())),
             |c| filter.channel == Some(*c),
         );
+        // Yes before no: "Digital" before "Não digital", "Gratuito" before "Pago".
         let yes_no = |counts: &[u64; 2], selected: Option<bool>, yes: &str, no: &str| {
             list(
-                [true, false].iter().map(|v| (v, &counts[usize::from(*v)])),
+                [(&true, counts[1], 0), (&false, counts[0], 1)].into_iter(),
                 |v| Some((Cow::Owned(v.to_string()), if *v { yes } else { no })),
                 |v| selected == Some(*v),
             )
@@ -397,8 +423,15 @@ impl Counts {
                 .municipalities
                 .keys
                 .iter()
-                .zip(self.municipality.iter().map(|n| n + self.statewide))
-                .filter(|(code, own)| *own > self.statewide || filter.municipality == Some(**code)),
+                .zip(&self.municipality)
+                .enumerate()
+                .map(|(n, (code, own))| {
+                    let place = LabelPlaces::of(&places.municipalities, n);
+                    (code, own + self.statewide, place)
+                })
+                .filter(|(code, count, _)| {
+                    *count > self.statewide || filter.municipality == Some(**code)
+                }),
             |code| {
                 let name = store.municipality_names.get(code)?;
                 Some((Cow::Owned(code.to_string()), name.as_str()))
@@ -471,50 +504,52 @@ fn add_bits(counts: &mut [u64], mut bits: u32) {
     }
 }
 
-/// Facet values with a count, most frequent first, then by label. `describe` gives a value and
-/// its label, borrowed where it can be: only the values listed are copied into the answer.
-fn list<'a, 'n, K: 'a, C: std::borrow::Borrow<u64>>(
-    counts: impl Iterator<Item = (&'a K, C)>,
+/// Facet values with a count: the selected one first, then the most frequent, then in
+/// alphabetical order. `values` gives each key with its count and its place in alphabetical
+/// order ([`super::alphabetical_places`]); `describe` gives its value and label, borrowed where
+/// it can be: only the values listed are described and copied into the answer.
+fn list<'a, 'n, K: 'a>(
+    values: impl Iterator<Item = (&'a K, u64, u32)>,
     describe: impl Fn(&K) -> Option<(Cow<'n, str>, &'n str)>,
     is_selected: impl Fn(&K) -> bool,
 ) -> Vec<FacetValue> {
-    let mut values: Vec<(&K, u64, bool)> = counts
-        .map(|(key, count)| (key, *count.borrow(), is_selected(key)))
-        .filter(|(_, count, selected)| *count > 0 || *selected)
+    let mut ranked: Vec<(&K, u64, bool, u32)> = values
+        .map(|(key, count, place)| (key, count, is_selected(key), place))
+        .filter(|(_, count, selected, place)| (*count > 0 || *selected) && *place != u32::MAX)
         .collect();
-    // Thousands of values (municipalities, their organizations) may have a count: only the top
-    // ones are sorted.
-    let by_rank = |a: &(&K, u64, bool), b: &(&K, u64, bool)| b.2.cmp(&a.2).then(b.1.cmp(&a.1));
-    if values.len() > MAX_FACET_VALUES * 2 {
-        values.select_nth_unstable_by(MAX_FACET_VALUES * 2, by_rank);
-        values.truncate(MAX_FACET_VALUES * 2);
+    // A total order of integers: thousands of values (municipalities, their organizations) may
+    // have a count, and only the listed ones are sorted or read.
+    let by_rank = |a: &(&K, u64, bool, u32), b: &(&K, u64, bool, u32)| {
+        b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.3.cmp(&b.3))
+    };
+    if ranked.len() > MAX_FACET_VALUES {
+        ranked.select_nth_unstable_by(MAX_FACET_VALUES - 1, by_rank);
+        ranked.truncate(MAX_FACET_VALUES);
     }
-    let mut described: Vec<(Cow<'n, str>, &'n str, u64, bool)> = values
+    ranked.sort_unstable_by(by_rank);
+    ranked
         .into_iter()
-        .filter_map(|(key, count, selected)| {
+        .filter_map(|(key, count, selected, _)| {
             let (value, label) = describe(key)?;
-            Some((value, label, count, selected))
-        })
-        .collect();
-    // Selected first, then the most frequent, then by label.
-    described.sort_by(
-        |(_, a_label, a_count, a_selected), (_, b_label, b_count, b_selected)| {
-            (b_selected, b_count)
-                .cmp(&(a_selected, a_count))
-                .then_with(|| a_label.cmp(b_label))
-        },
-    );
-    described.truncate(MAX_FACET_VALUES);
-    described
-        .into_iter()
-        .map(|(value, label, count, selected)| FacetValue {
-            value: value.into_owned(),
-            label: label.to_owned(),
-            count,
-            selected,
+            Some(FacetValue {
+                value: value.into_owned(),
+                label: label.to_owned(),
+                count,
+                selected,
+            })
         })
         .collect()
 }
+
+/// The alphabetical places of a fixed set of values (segments, channel types) by their labels.
+fn places_of<T: Copy>(all: &[T], label: impl Fn(T) -> &'static str) -> Vec<u32> {
+    super::alphabetical_places(all, |value| Some(label(*value)))
+}
+
+static SEGMENT_PLACES: std::sync::LazyLock<Vec<u32>> =
+    std::sync::LazyLock::new(|| places_of(SegmentCode::ALL, SegmentCode::label));
+static CHANNEL_PLACES: std::sync::LazyLock<Vec<u32>> =
+    std::sync::LazyLock::new(|| places_of(ChannelTypeCode::ALL, ChannelTypeCode::label));
 
 impl SearchIndex {
     /// Published services matching `request.text` and every filter, ranked, with facets.
@@ -973,6 +1008,41 @@ mod tests {
             assert_eq!(comparable(score), comparable(f32::from_bits(neighbour)));
         }
         assert!((comparable(score) - score).abs() <= score / 2048.0);
+    }
+
+    #[test]
+    fn facet_lists_break_equal_counts_in_alphabetical_order() {
+        // More values of one count than are listed, one more frequent, one without services;
+        // labels in the reverse order of the keys, one with an accented initial.
+        let mut labels: Vec<String> = (0..130).map(|k| format!("Lugar {:03}", 129 - k)).collect();
+        labels[129] = "Água Boa".into();
+        labels[5] = "Zona".into();
+        let keys: Vec<usize> = (0..labels.len()).collect();
+        let count = |k: usize| match k {
+            5 => 3,
+            7 => 0,
+            _ => 1,
+        };
+        let places = super::super::alphabetical_places(&keys, |k| Some(labels[*k].as_str()));
+        let listed = list(
+            keys.iter().map(|k| (k, count(*k), places[*k])),
+            |k| Some((Cow::Owned(k.to_string()), labels[*k].as_str())),
+            |_| false,
+        );
+        // What a full sort of every value gives.
+        let mut expected: Vec<usize> = keys.iter().copied().filter(|k| count(*k) > 0).collect();
+        expected.sort_by_key(|k| (std::cmp::Reverse(count(*k)), analysis::fold(&labels[*k])));
+        expected.truncate(MAX_FACET_VALUES);
+        let label_of = |v: &FacetValue| v.label.clone();
+        assert_eq!(
+            listed.iter().map(label_of).collect::<Vec<_>>(),
+            expected
+                .iter()
+                .map(|k| labels[*k].clone())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(listed[1].label, "Água Boa");
+        assert_eq!(listed[2].label, "Lugar 001");
     }
 
     #[test]
