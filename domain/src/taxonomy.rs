@@ -130,8 +130,8 @@ pub struct Topic {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Published-service tags on this topic and its descendants (a service tagged at two levels of
-    /// one branch counts twice).
+    /// Published services tagged with this topic or its descendants, each once: what the `topic`
+    /// filter of the service list finds.
     pub service_count: i64,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     #[schema(no_recursion)]
@@ -164,7 +164,7 @@ pub struct TopicDetail {
     pub parent: Option<TaxonRef>,
     /// Its direct sub-topics, by name.
     pub children: Vec<TaxonRef>,
-    /// Published-service tags on this topic and its descendants, as in the tree.
+    /// Published services tagged with this topic or its descendants, each once, as in the tree.
     pub service_count: i64,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -198,13 +198,12 @@ pub struct TopicRow {
     pub slug: String,
     pub name: String,
     pub description: Option<String>,
-    /// Published services tagged with exactly this topic.
-    pub own_service_count: i64,
+    /// Published services tagged with this topic or one of its sub-topics, each once.
+    pub service_count: i64,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Builds the topic forest from flat rows, sorted by name at every level. A node's count is its own
-/// plus its descendants' (a service tagged at two levels of one branch counts twice).
+/// Builds the topic forest from flat rows, sorted by name at every level.
 pub fn into_tree(rows: Vec<TopicRow>) -> Vec<Topic> {
     fn build(parent: Option<Uuid>, rows: &[TopicRow]) -> Vec<Topic> {
         let mut nodes: Vec<Topic> = rows
@@ -212,14 +211,12 @@ pub fn into_tree(rows: Vec<TopicRow>) -> Vec<Topic> {
             .filter(|row| row.parent_id == parent)
             .map(|row| {
                 let children = build(Some(row.id), rows);
-                let service_count =
-                    row.own_service_count + children.iter().map(|c| c.service_count).sum::<i64>();
                 Topic {
                     id: row.id,
                     slug: row.slug.clone(),
                     name: row.name.clone(),
                     description: row.description.clone(),
-                    service_count,
+                    service_count: row.service_count,
                     updated_at: row.updated_at,
                     children,
                 }
@@ -256,7 +253,7 @@ mod tests {
                 slug: "cnh".into(),
                 name: "CNH".into(),
                 description: None,
-                own_service_count: 2,
+                service_count: 2,
                 updated_at: chrono::DateTime::UNIX_EPOCH,
             },
             TopicRow {
@@ -265,7 +262,7 @@ mod tests {
                 slug: "transito".into(),
                 name: "Trânsito".into(),
                 description: None,
-                own_service_count: 1,
+                service_count: 3,
                 updated_at: chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(1),
             },
         ];

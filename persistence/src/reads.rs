@@ -634,17 +634,38 @@ pub async fn find_organization(
     Ok(Some(row.into_organization(parent, count)?))
 }
 
+/// A topic and the published services tagged with it or with one of its sub-topics.
+#[derive(QueryableByName)]
+struct TopicCountRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    topic_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    services: i64,
+}
+
 /// The topic forest with published-service counts.
 pub async fn topic_tree(conn: &mut AsyncPgConnection) -> Result<Vec<Topic>, StoreError> {
-    let counts: HashMap<Uuid, i64> = service_topics::table
-        .inner_join(services::table)
-        .filter(services::status.eq(PUBLISHED))
-        .group_by(service_topics::topic_id)
-        .select((service_topics::topic_id, count_star()))
-        .load::<(Uuid, i64)>(conn)
-        .await?
-        .into_iter()
-        .collect();
+    // Each service once per topic, however many topics of the subtree it is tagged with (two
+    // siblings, or a topic and its parent): the count the `topic` filter finds.
+    let counts: HashMap<Uuid, i64> = diesel::sql_query(
+        "WITH RECURSIVE subtree (topic_id, member_id) AS ( \
+             SELECT id, id FROM topics \
+             UNION \
+             SELECT subtree.topic_id, topics.id FROM topics \
+             JOIN subtree ON topics.parent_id = subtree.member_id) \
+         SELECT subtree.topic_id, count(DISTINCT services.id) AS services \
+         FROM subtree \
+         JOIN service_topics ON service_topics.topic_id = subtree.member_id \
+         JOIN services ON services.id = service_topics.service_id \
+         WHERE services.status = $1 \
+         GROUP BY subtree.topic_id",
+    )
+    .bind::<diesel::sql_types::Text, _>(PUBLISHED)
+    .load::<TopicCountRow>(conn)
+    .await?
+    .into_iter()
+    .map(|row| (row.topic_id, row.services))
+    .collect();
     let rows = topics::table
         .select((
             topics::id,
@@ -666,7 +687,7 @@ pub async fn topic_tree(conn: &mut AsyncPgConnection) -> Result<Vec<Topic>, Stor
         .into_iter()
         .map(
             |(id, parent_id, slug, name, description, updated_at)| TopicRow {
-                own_service_count: counts.get(&id).copied().unwrap_or(0),
+                service_count: counts.get(&id).copied().unwrap_or(0),
                 updated_at,
                 id,
                 parent_id,

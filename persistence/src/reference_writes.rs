@@ -660,7 +660,8 @@ pub async fn find_topic(
         .inner_join(services::table)
         .filter(services::status.eq("published"))
         .filter(service_topics::topic_id.eq_any(&subtree))
-        .count()
+        // A service tagged with two topics of the subtree is one service.
+        .select(diesel::dsl::count(service_topics::service_id).aggregate_distinct())
         .get_result(conn)
         .await?;
     Ok(Some(Versioned {
