@@ -243,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn topic_counts_add_up_the_tree() {
+    fn topic_counts_come_from_the_rows() {
         let root = Uuid::from_u128(1);
         let child = Uuid::from_u128(2);
         let rows = vec![

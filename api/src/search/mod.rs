@@ -387,8 +387,9 @@ impl Store {
         self.place_labels();
     }
 
-    /// Orders the labels again when a key was interned or the labels changed since last time
-    /// (rare: a new organization, topic or municipality).
+    /// Orders the labels again when a key was interned since last time (rare: a new organization,
+    /// topic or municipality). New labels are ordered because `set_vocabulary` empties the places
+    /// before it calls this.
     fn place_labels(&mut self) {
         let places = &self.label_places;
         if places.organizations.len() == self.organizations.len()
@@ -579,10 +580,14 @@ impl SearchIndex {
             .lock()
             .map_err(|_| SearchError::Poisoned)?
             .commit()?;
+        // Before the new documents are visible: their facet values must have places to be listed.
+        self.store
+            .write()
+            .map_err(|_| SearchError::Poisoned)?
+            .place_labels();
         self.reader.reload()?;
         // Searches that began before the reload may still meet the stale ords: they skip them.
         let mut store = self.store.write().map_err(|_| SearchError::Poisoned)?;
-        store.place_labels();
         for ord in stale {
             if let Some(slot) = store.docs.get_mut(ord as usize) {
                 *slot = None;

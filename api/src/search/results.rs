@@ -1012,26 +1012,36 @@ mod tests {
 
     #[test]
     fn facet_lists_break_equal_counts_in_alphabetical_order() {
-        // More values of one count than are listed, one more frequent, one without services;
-        // labels in the reverse order of the keys, one with an accented initial.
+        // More values of one count than are listed, one more frequent, one selected without
+        // services, one without a label; labels in the reverse order of the keys, one with an
+        // accented initial.
         let mut labels: Vec<String> = (0..130).map(|k| format!("Lugar {:03}", 129 - k)).collect();
         labels[129] = "Água Boa".into();
         labels[5] = "Zona".into();
+        let (selected, unlabelled) = (7, 125);
         let keys: Vec<usize> = (0..labels.len()).collect();
         let count = |k: usize| match k {
             5 => 3,
             7 => 0,
             _ => 1,
         };
-        let places = super::super::alphabetical_places(&keys, |k| Some(labels[*k].as_str()));
+        let label = |k: &usize| (*k != unlabelled).then(|| labels[*k].as_str());
+        let places = super::super::alphabetical_places(&keys, label);
         let listed = list(
             keys.iter().map(|k| (k, count(*k), places[*k])),
-            |k| Some((Cow::Owned(k.to_string()), labels[*k].as_str())),
-            |_| false,
+            |k| Some((Cow::Owned(k.to_string()), label(k)?)),
+            |k| *k == selected,
         );
         // What a full sort of every value gives.
-        let mut expected: Vec<usize> = keys.iter().copied().filter(|k| count(*k) > 0).collect();
-        expected.sort_by_key(|k| (std::cmp::Reverse(count(*k)), analysis::fold(&labels[*k])));
+        let mut expected: Vec<usize> = keys
+            .iter()
+            .copied()
+            .filter(|k| (count(*k) > 0 || *k == selected) && *k != unlabelled)
+            .collect();
+        expected.sort_by_key(|k| {
+            let rank = (*k != selected, std::cmp::Reverse(count(*k)));
+            (rank, analysis::fold(&labels[*k]))
+        });
         expected.truncate(MAX_FACET_VALUES);
         let label_of = |v: &FacetValue| v.label.clone();
         assert_eq!(
@@ -1041,8 +1051,11 @@ mod tests {
                 .map(|k| labels[*k].clone())
                 .collect::<Vec<_>>()
         );
-        assert_eq!(listed[1].label, "Água Boa");
-        assert_eq!(listed[2].label, "Lugar 001");
+        assert!(listed[0].selected && listed[0].count == 0);
+        assert_eq!(listed[1].label, "Zona");
+        assert_eq!(listed[2].label, "Água Boa");
+        assert_eq!(listed[3].label, "Lugar 001");
+        assert!(!listed.iter().any(|v| v.label == labels[unlabelled]));
     }
 
     #[test]
