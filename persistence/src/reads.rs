@@ -646,19 +646,27 @@ struct TopicCountRow {
 /// The topic forest with published-service counts.
 pub async fn topic_tree(conn: &mut AsyncPgConnection) -> Result<Vec<Topic>, StoreError> {
     // Each service once per topic, however many topics of the subtree it is tagged with (two
-    // siblings, or a topic and its parent): the count the `topic` filter finds.
+    // siblings, or a topic and its parent): the count the `topic` filter finds. Only a topic with
+    // sub-topics can meet a service twice, so only those count distinct services (a sort of
+    // their tags); the others count their tags, and the published tags are read once for both.
     let counts: HashMap<Uuid, i64> = diesel::sql_query(
         "WITH RECURSIVE subtree (topic_id, member_id) AS ( \
              SELECT id, id FROM topics \
+             WHERE EXISTS (SELECT 1 FROM topics AS child WHERE child.parent_id = topics.id) \
              UNION \
              SELECT subtree.topic_id, topics.id FROM topics \
-             JOIN subtree ON topics.parent_id = subtree.member_id) \
-         SELECT subtree.topic_id, count(DISTINCT services.id) AS services \
-         FROM subtree \
-         JOIN service_topics ON service_topics.topic_id = subtree.member_id \
-         JOIN services ON services.id = service_topics.service_id \
-         WHERE services.status = $1 \
-         GROUP BY subtree.topic_id",
+             JOIN subtree ON topics.parent_id = subtree.member_id), \
+         tags AS MATERIALIZED ( \
+             SELECT service_topics.topic_id, service_topics.service_id FROM service_topics \
+             JOIN services ON services.id = service_topics.service_id \
+             WHERE services.status = $1) \
+         SELECT subtree.topic_id, count(DISTINCT tags.service_id) AS services \
+         FROM subtree JOIN tags ON tags.topic_id = subtree.member_id \
+         GROUP BY subtree.topic_id \
+         UNION ALL \
+         SELECT tags.topic_id, count(*) AS services FROM tags \
+         WHERE NOT EXISTS (SELECT 1 FROM topics AS child WHERE child.parent_id = tags.topic_id) \
+         GROUP BY tags.topic_id",
     )
     .bind::<diesel::sql_types::Text, _>(PUBLISHED)
     .load::<TopicCountRow>(conn)
