@@ -104,8 +104,9 @@ pub enum ApiError {
     Gone,
     #[error("no such route")]
     NoRoute,
+    /// The path exists, not with this method; `allow` lists those it takes (the `Allow` header).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     /// No usable credentials. `challenge` is the `WWW-Authenticate` value (ASCII).
     #[error("unauthenticated: {detail}")]
     Unauthenticated {
@@ -157,7 +158,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NotFound(_) | ApiError::NoRoute => "not_found",
             ApiError::Gone => "gone",
-            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthenticated { code, .. } => code,
             ApiError::Forbidden(_) => "forbidden",
             ApiError::PreconditionRequired => "precondition_required",
@@ -210,9 +211,9 @@ impl ApiError {
                 "Não encontrado",
                 "Este endereço não existe na API. Veja /docs.".into(),
             ),
-            ApiError::MethodNotAllowed => (
+            ApiError::MethodNotAllowed { allow } => (
                 "Método não permitido",
-                "Este endereço não aceita este método HTTP.".into(),
+                format!("Este endereço não aceita este método HTTP; aceita {allow}."),
             ),
             ApiError::Unauthenticated { detail, .. } => ("Não autenticado", detail.clone()),
             ApiError::Forbidden(detail) => ("Acesso negado", detail.clone()),
@@ -302,7 +303,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::Gone => StatusCode::GONE,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -340,6 +341,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthenticated { challenge, .. } => {
                 response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             ApiError::OAuth {
                 challenge: Some(challenge),

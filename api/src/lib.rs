@@ -10,12 +10,14 @@ pub mod opinion;
 pub mod pagination;
 pub mod popularity;
 pub mod query;
+pub mod route_table;
 pub mod routes;
 pub mod search;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::{web, App, HttpResponse};
 use persistence::pool::DbConn;
 use persistence::{DbPool, StoreError};
@@ -306,6 +308,18 @@ pub fn build_app(
             .to_yaml()
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     };
+    // Read by GET only, and not in the document they serve.
+    let undocumented = [
+        ("/openapi.json", web::get().to(routes::docs::openapi_json)),
+        ("/openapi.yaml", web::get().to(routes::docs::openapi_yaml)),
+        ("/docs", web::get().to(routes::docs::index)),
+        ("/docs/", web::get().to(routes::docs::index)),
+        ("/docs/{asset}", web::get().to(routes::docs::asset)),
+    ];
+    let route_table = route_table::RouteTable::new(
+        &document,
+        undocumented.iter().map(|(path, _)| (*path, Method::GET)),
+    );
     let (app, _) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -313,13 +327,13 @@ pub fn build_app(
         .app_data(json_config())
         .configure(routes::configure)
         .split_for_parts();
-    Ok(app
+    let mut app = app
         .app_data(web::Data::new(rendered))
-        .route("/openapi.json", web::get().to(routes::docs::openapi_json))
-        .route("/openapi.yaml", web::get().to(routes::docs::openapi_yaml))
-        .route("/docs", web::get().to(routes::docs::index))
-        .route("/docs/", web::get().to(routes::docs::index))
-        .route("/docs/{asset}", web::get().to(routes::docs::asset))
+        .app_data(web::Data::new(route_table));
+    for (path, route) in undocumented {
+        app = app.route(path, route);
+    }
+    Ok(app
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(http_caching::negotiate))
         .wrap(cors(&write_origins))
@@ -406,12 +420,14 @@ async fn cors_refusals(
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    // A known path with the wrong method answers 405; anything else 404.
-    let known = ["/health/", "/v1/", "/openapi.", "/docs"]
-        .iter()
-        .any(|prefix| req.path().starts_with(prefix));
-    if known && req.method() != actix_web::http::Method::GET {
-        return Err(ApiError::MethodNotAllowed);
+    let allow = req
+        .app_data::<web::Data<route_table::RouteTable>>()
+        .and_then(|routes| routes.allow(req.path()));
+    match allow {
+        // The path exists, but no route takes this method.
+        Some(allow) if !allow.split(", ").any(|m| m == req.method().as_str()) => {
+            Err(ApiError::MethodNotAllowed { allow })
+        }
+        _ => Err(ApiError::NoRoute),
     }
-    Err(ApiError::NoRoute)
 }

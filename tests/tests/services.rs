@@ -1,6 +1,7 @@
 //! The public service list and detail, through the real app on a seeded database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use actix_web::http::Method;
 use carta_tests::{app, get, slugs, TestDb};
 use domain::service::ServiceStatus;
 use persistence::seed;
@@ -363,12 +364,39 @@ async fn unknown_ids_and_routes_are_404_problems() {
     ] {
         get(&app, uri).await.problem(404, "not_found");
     }
+    // A path that exists, with a method it does not take: 405 with the methods it takes.
+    for (method, uri, allow) in [
+        (Method::POST, "/v1/segments", "GET, HEAD"),
+        (
+            Method::GET,
+            "/v1/services/00000000-0000-4000-8000-000000000000/publish",
+            "POST",
+        ),
+        (Method::PUT, "/docs", "GET, HEAD"),
+        (
+            Method::POST,
+            "/v1/topics/saude",
+            "GET, HEAD, PUT, PATCH, DELETE",
+        ),
+    ] {
+        let reply = carta_tests::send(
+            &app,
+            actix_web::test::TestRequest::default()
+                .method(method.clone())
+                .uri(uri)
+                .to_request(),
+        )
+        .await;
+        reply.problem(405, "method_not_allowed");
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {uri}");
+    }
+    // A path that does not exist is 404 whatever the method.
     let reply = carta_tests::send(
         &app,
-        actix_web::test::TestRequest::post()
-            .uri("/v1/segments")
+        actix_web::test::TestRequest::delete()
+            .uri("/v1/nothing-here")
             .to_request(),
     )
     .await;
-    reply.problem(405, "method_not_allowed");
+    reply.problem(404, "not_found");
 }

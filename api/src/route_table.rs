@@ -1,0 +1,143 @@
+//! Which methods each path takes, read from the OpenAPI document (every route is documented, see
+//! `routes::configure`): a request the router cannot place is a 405 with `Allow` when its path
+//! exists (RFC 9110 §15.5.6), and a 404 otherwise.
+
+use actix_web::http::Method;
+
+/// A path template's segments (`{…}` matches any one segment) and the methods it takes.
+pub struct RouteTable(Vec<(Vec<String>, Vec<Method>)>);
+
+impl RouteTable {
+    /// From `document`, plus the routes it does not describe (`extra`: the document itself and
+    /// its UI).
+    pub fn new<'a>(
+        document: &utoipa::openapi::OpenApi,
+        extra: impl IntoIterator<Item = (&'a str, Method)>,
+    ) -> RouteTable {
+        let mut routes: Vec<(Vec<String>, Vec<Method>)> = Vec::new();
+        let mut add = |path: &str, method: Method| {
+            let segments = segments(path).map(str::to_owned).collect::<Vec<_>>();
+            match routes.iter_mut().find(|(known, _)| *known == segments) {
+                Some((_, methods)) if !methods.contains(&method) => methods.push(method),
+                Some(_) => {}
+                None => routes.push((segments, vec![method])),
+            }
+        };
+        for (path, item) in &document.paths.paths {
+            for (operation, method) in [
+                (&item.get, Method::GET),
+                (&item.put, Method::PUT),
+                (&item.post, Method::POST),
+                (&item.delete, Method::DELETE),
+                (&item.options, Method::OPTIONS),
+                (&item.head, Method::HEAD),
+                (&item.patch, Method::PATCH),
+                (&item.trace, Method::TRACE),
+            ] {
+                if operation.is_some() {
+                    add(path, method);
+                }
+            }
+        }
+        for (path, method) in extra {
+            add(path, method);
+        }
+        RouteTable(routes)
+    }
+
+    /// The `Allow` value for `path`: every method of every template it fits, GET with HEAD (the
+    /// API answers HEAD wherever it answers GET); `None` when no route has this path.
+    pub fn allow(&self, path: &str) -> Option<String> {
+        let requested: Vec<&str> = segments(path).collect();
+        let fits = |template: &[String]| {
+            template.len() == requested.len()
+                && template.iter().zip(&requested).all(|(part, segment)| {
+                    part == segment || (part.starts_with('{') && !segment.is_empty())
+                })
+        };
+        let mut methods: Vec<Method> = Vec::new();
+        for (_, taken) in self.0.iter().filter(|(template, _)| fits(template)) {
+            for method in taken {
+                if !methods.contains(method) {
+                    methods.push(method.clone());
+                }
+            }
+        }
+        if methods.is_empty() {
+            return None;
+        }
+        if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
+            methods.push(Method::HEAD);
+        }
+        let order = [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+            Method::TRACE,
+        ];
+        methods.sort_by_key(|method| order.iter().position(|m| m == method));
+        Some(
+            methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    }
+}
+
+/// `/v1/topics/{id}` as `["v1", "topics", "{id}"]`; a trailing slash is a segment of its own.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.strip_prefix('/').unwrap_or(path).split('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_the_methods_of_every_fitting_template() {
+        let document = utoipa::openapi::OpenApiBuilder::new()
+            .paths(
+                utoipa::openapi::PathsBuilder::new()
+                    .path(
+                        "/v1/topics",
+                        utoipa::openapi::PathItem::from_http_methods(
+                            [
+                                utoipa::openapi::HttpMethod::Get,
+                                utoipa::openapi::HttpMethod::Post,
+                            ],
+                            utoipa::openapi::path::Operation::new(),
+                        ),
+                    )
+                    .path(
+                        "/v1/topics/{id_or_slug}",
+                        utoipa::openapi::PathItem::from_http_methods(
+                            [
+                                utoipa::openapi::HttpMethod::Delete,
+                                utoipa::openapi::HttpMethod::Get,
+                            ],
+                            utoipa::openapi::path::Operation::new(),
+                        ),
+                    ),
+            )
+            .build();
+        let table = RouteTable::new(&document, [("/docs/{asset}", Method::GET)]);
+        assert_eq!(
+            table.allow("/v1/topics").as_deref(),
+            Some("GET, HEAD, POST")
+        );
+        assert_eq!(
+            table.allow("/v1/topics/saude").as_deref(),
+            Some("GET, HEAD, DELETE")
+        );
+        assert_eq!(table.allow("/docs/app.js").as_deref(), Some("GET, HEAD"));
+        for unknown in ["/v1/topics/saude/extra", "/v1/topics/", "/v1/nada", "/"] {
+            assert_eq!(table.allow(unknown), None, "{unknown}");
+        }
+    }
+}
