@@ -490,6 +490,8 @@ fn ensure_selected(values: &mut Vec<FacetValue>, selected: Option<(String, Strin
                     selected: true,
                 },
             );
+            // Still at most that many values.
+            values.truncate(MAX_FACET_VALUES);
         }
     }
 }
