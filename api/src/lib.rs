@@ -365,14 +365,7 @@ fn cors(write_origins: &std::sync::Arc<[String]>) -> actix_cors::Cors {
                     .to_str()
                     .is_ok_and(|origin| write_origins.iter().any(|allowed| allowed == origin))
         })
-        .allowed_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
+        .allowed_methods(route_table::METHODS)
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

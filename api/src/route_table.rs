@@ -4,6 +4,16 @@
 
 use actix_web::http::Method;
 
+/// The methods the API answers, in the order `Allow` lists them (CORS allows the same).
+pub const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
 /// A path template's segments (`{…}` matches any one segment) and the methods it takes.
 pub struct RouteTable(Vec<(Vec<String>, Vec<Method>)>);
 
@@ -69,17 +79,12 @@ impl RouteTable {
         if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
             methods.push(Method::HEAD);
         }
-        let order = [
-            Method::GET,
-            Method::HEAD,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-            Method::TRACE,
-        ];
-        methods.sort_by_key(|method| order.iter().position(|m| m == method));
+        methods.sort_by_key(|method| {
+            METHODS
+                .iter()
+                .position(|m| m == method)
+                .unwrap_or(METHODS.len())
+        });
         Some(
             methods
                 .iter()
