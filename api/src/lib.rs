@@ -382,6 +382,7 @@ fn cors(write_origins: &std::sync::Arc<[String]>) -> actix_cors::Cors {
             header::LOCATION,
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
+            header::ALLOW,
             middleware::REQUEST_ID,
         ])
         .max_age(3600)
@@ -413,14 +414,16 @@ async fn cors_refusals(
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    let allow = req
+    // The path as the router matched it (percent-decoded where it decodes).
+    let allowed = req
         .app_data::<web::Data<route_table::RouteTable>>()
-        .and_then(|routes| routes.allow(req.path()));
-    match allow {
-        // The path exists, but no route takes this method.
-        Some(allow) if !allow.split(", ").any(|m| m == req.method().as_str()) => {
-            Err(ApiError::MethodNotAllowed { allow })
-        }
-        _ => Err(ApiError::NoRoute),
+        .map(|routes| routes.allowed(req.match_info().as_str()))
+        .unwrap_or_default();
+    if allowed.is_empty() || allowed.contains(req.method()) {
+        return Err(ApiError::NoRoute);
     }
+    // The path exists, but no route takes this method.
+    Err(ApiError::MethodNotAllowed {
+        allow: route_table::allow_header(&allowed),
+    })
 }

@@ -1,6 +1,7 @@
-//! Which methods each path takes, read from the OpenAPI document (every route is documented, see
-//! `routes::configure`): a request the router cannot place is a 405 with `Allow` when its path
-//! exists (RFC 9110 §15.5.6), and a 404 otherwise.
+//! Which methods each path takes, read from the OpenAPI document (every route of
+//! `routes::configure` is documented; the document's own routes and its UI are added by
+//! `build_app`): a request the router cannot place is a 405 with `Allow` when its path exists
+//! (RFC 9110 §15.5.6), and a 404 otherwise.
 
 use actix_web::http::Method;
 
@@ -55,9 +56,10 @@ impl RouteTable {
         RouteTable(routes)
     }
 
-    /// The `Allow` value for `path`: every method of every template it fits, GET with HEAD (the
-    /// API answers HEAD wherever it answers GET); `None` when no route has this path.
-    pub fn allow(&self, path: &str) -> Option<String> {
+    /// The methods `path` takes, for `Allow`: every method of every template it fits, GET with
+    /// HEAD (the API answers HEAD wherever it answers GET), in the order of [`METHODS`]; empty
+    /// when no route has this path.
+    pub fn allowed(&self, path: &str) -> Vec<Method> {
         let requested: Vec<&str> = segments(path).collect();
         let fits = |template: &[String]| {
             template.len() == requested.len()
@@ -73,9 +75,6 @@ impl RouteTable {
                 }
             }
         }
-        if methods.is_empty() {
-            return None;
-        }
         if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
             methods.push(Method::HEAD);
         }
@@ -85,14 +84,17 @@ impl RouteTable {
                 .position(|m| m == method)
                 .unwrap_or(METHODS.len())
         });
-        Some(
-            methods
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
+        methods
     }
+}
+
+/// `methods` as an `Allow` value.
+pub fn allow_header(methods: &[Method]) -> String {
+    methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `/v1/topics/{id}` as `["v1", "topics", "{id}"]`; a trailing slash is a segment of its own.
@@ -132,17 +134,23 @@ mod tests {
             )
             .build();
         let table = RouteTable::new(&document, [("/docs/{asset}", Method::GET)]);
-        assert_eq!(
-            table.allow("/v1/topics").as_deref(),
-            Some("GET, HEAD, POST")
-        );
-        assert_eq!(
-            table.allow("/v1/topics/saude").as_deref(),
-            Some("GET, HEAD, DELETE")
-        );
-        assert_eq!(table.allow("/docs/app.js").as_deref(), Some("GET, HEAD"));
+        let allow = |path: &str| allow_header(&table.allowed(path));
+        assert_eq!(allow("/v1/topics"), "GET, HEAD, POST");
+        assert_eq!(allow("/v1/topics/saude"), "GET, HEAD, DELETE");
+        assert_eq!(allow("/docs/app.js"), "GET, HEAD");
         for unknown in ["/v1/topics/saude/extra", "/v1/topics/", "/v1/nada", "/"] {
-            assert_eq!(table.allow(unknown), None, "{unknown}");
+            assert!(table.allowed(unknown).is_empty(), "{unknown}");
+        }
+    }
+
+    #[test]
+    fn every_documented_method_is_one_the_api_answers() {
+        // CORS allows only these, and `Allow` orders by them.
+        let table = RouteTable::new(&crate::openapi(), []);
+        for (template, methods) in &table.0 {
+            for method in methods {
+                assert!(METHODS.contains(method), "{method} /{}", template.join("/"));
+            }
         }
     }
 }

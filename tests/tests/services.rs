@@ -373,6 +373,8 @@ async fn unknown_ids_and_routes_are_404_problems() {
             "POST",
         ),
         (Method::PUT, "/docs", "GET, HEAD"),
+        // Matched as the router matches it: percent-decoded.
+        (Method::PUT, "/v1/%74opics", "GET, HEAD, POST"),
         (
             Method::POST,
             "/v1/topics/saude",
