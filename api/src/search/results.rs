@@ -393,20 +393,12 @@ impl Counts {
             |id| selected_topic == Some(*id),
         );
         let segment = list(
-            SegmentCode::ALL
-                .iter()
-                .zip(&self.segment)
-                .zip(SEGMENT_PLACES.iter())
-                .map(|((s, count), place)| (s, *count, *place)),
+            fixed_values(SegmentCode::ALL, &self.segment, &SEGMENT_PLACES),
             |s| Some((Cow::Borrowed(s.code()), s.label())),
             |s| filter.segment == Some(*s),
         );
         let channel = list(
-            ChannelTypeCode::ALL
-                .iter()
-                .zip(&self.channel)
-                .zip(CHANNEL_PLACES.iter())
-                .map(|((c, count), place)| (c, *count, *place)),
+            fixed_values(ChannelTypeCode::ALL, &self.channel, &CHANNEL_PLACES),
             |c| Some((Cow::Borrowed(c.code()), c.label())),
             |c| filter.channel == Some(*c),
         );
@@ -546,6 +538,18 @@ fn list<'a, 'n, K: 'a>(
 /// The alphabetical places of a fixed set of values (segments, channel types) by their labels.
 fn places_of<T: Copy>(all: &[T], label: impl Fn(T) -> &'static str) -> Vec<u32> {
     super::alphabetical_places(all, |value| Some(label(*value)))
+}
+
+/// Each value of a fixed set with its count and alphabetical place, as [`list`] takes them.
+fn fixed_values<'a, T>(
+    all: &'a [T],
+    counts: &'a [u64],
+    places: &'a [u32],
+) -> impl Iterator<Item = (&'a T, u64, u32)> + 'a {
+    all.iter()
+        .zip(counts)
+        .zip(places)
+        .map(|((value, count), place)| (value, *count, *place))
 }
 
 static SEGMENT_PLACES: std::sync::LazyLock<Vec<u32>> =
