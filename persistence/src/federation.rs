@@ -7,7 +7,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::organization::{Branch, ExternalCodes, OrganizationDraft, OrganizationKind, Sphere};
-use domain::service::{Service, ServiceDraft, ServiceStatus};
+use domain::service::{Service, ServiceDraft, ServiceStatus, SourceRef};
 use domain::validation::{RESERVED_SERVICE_SLUGS, SLUG_MAX};
 use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
@@ -161,6 +161,32 @@ async fn provider_slug(
     Ok(slug)
 }
 
+/// The slug of an imported service: the one it was stored under (so links to it keep working),
+/// else the first free one from `wished` that the API does not keep for itself.
+pub(crate) async fn service_slug(
+    conn: &mut AsyncPgConnection,
+    source: &SourceRef,
+    wished: &str,
+) -> Result<String, StoreError> {
+    let stored: Option<String> = services::table
+        .filter(services::source.eq(&source.source))
+        .filter(services::external_id.eq(&source.external_id))
+        .select(services::slug)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(match stored {
+        Some(slug) => slug,
+        None => free_slug!(
+            conn,
+            services,
+            wished,
+            &source.source,
+            RESERVED_SERVICE_SLUGS
+        ),
+    })
+}
+
 /// Saves one feed record, all or nothing. `draft` must carry its source; its slug is the wanted
 /// one for a new service (the stored slug of a known one stays, so links to it keep working) and
 /// its organization is ignored: `provider` names it, with `provider_slug` as the slug wanted for a
@@ -182,23 +208,7 @@ pub async fn save_feed_service(
         let mut draft = draft.clone();
         draft.form.organization =
             provider_slug(conn, &source.source, provider, provider_base_slug).await?;
-        let stored_slug: Option<String> = services::table
-            .filter(services::source.eq(&source.source))
-            .filter(services::external_id.eq(&source.external_id))
-            .select(services::slug)
-            .first(conn)
-            .await
-            .optional()?;
-        draft.form.slug = match stored_slug {
-            Some(slug) => slug,
-            None => free_slug!(
-                conn,
-                services,
-                &draft.form.slug,
-                &source.source,
-                RESERVED_SERVICE_SLUGS
-            ),
-        };
+        draft.form.slug = service_slug(conn, &source, &draft.form.slug).await?;
         let mut saved = writes::save_service_in_transaction(conn, &draft).await?;
         let raw_changed = diesel::update(services::table.find(saved.id))
             .filter(services::source_data.is_distinct_from(raw))

@@ -801,8 +801,8 @@ pub async fn save_federated_organization(
 }
 
 /// Saves one imported service with its provider and topics, all or nothing: a bad record never
-/// leaves half a service. The provider is matched by SIORG code and left as it is when known; a
-/// slug held by another service gets the source as suffix.
+/// leaves half a service. The provider is matched by SIORG code and left as it is when known; the
+/// slug is chosen as for a feed record (see [`crate::federation::service_slug`]).
 pub async fn save_imported_service(
     conn: &mut AsyncPgConnection,
     organization: &OrganizationDraft,
@@ -817,19 +817,8 @@ pub async fn save_imported_service(
         let mut draft = draft.clone();
         draft.form.organization = organization_slug;
         if let Some(source) = &draft.source {
-            let holder: Option<(Option<String>, Option<String>)> = services::table
-                .filter(services::slug.eq(&draft.form.slug))
-                .select((services::source, services::external_id))
-                .first(conn)
-                .await
-                .optional()?;
-            if let Some((held_source, held_id)) = holder {
-                if held_source.as_deref() != Some(source.source.as_str())
-                    || held_id.as_deref() != Some(source.external_id.as_str())
-                {
-                    draft.form.slug = format!("{}-{}", draft.form.slug, source.source);
-                }
-            }
+            draft.form.slug =
+                crate::federation::service_slug(conn, source, &draft.form.slug).await?;
         }
         save_service_in_transaction(conn, &draft).await
     })

@@ -119,3 +119,36 @@ async fn imports_the_whole_federal_corpus() {
         .unwrap();
     assert_eq!(again.unchanged, 1856, "{}", again.render());
 }
+
+#[actix_web::test]
+async fn a_record_named_like_an_address_of_the_api_gets_another_slug() {
+    let db = TestDb::empty().await;
+    let mut conn = db.connect().await;
+    let dir = tempfile::tempdir().unwrap();
+    let xml = std::fs::read_to_string(
+        fixtures().join("cartas-servico/v3/servicos/consultar-situacao-cadastral.xml"),
+    )
+    .unwrap()
+    .replace("<id>consultar-situacao-cadastral</id>", "<id>popular</id>");
+    std::fs::write(dir.path().join("popular.xml"), xml).unwrap();
+    let report = import_govbr_xml(&mut conn, dir.path()).await.unwrap();
+    assert_eq!(report.created, 1, "{}", report.render());
+    // The slug was only wished for: no rule is broken.
+    assert!(
+        report.invalid.iter().all(|(_, e)| e.pointer != "/slug"),
+        "{}",
+        report.render()
+    );
+
+    let app = app(&db).await;
+    let page = get(&app, "/v1/services/popular-govbr").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json()["source"]["external_id"], "popular");
+    // `/v1/services/popular` is still the most viewed services.
+    let popular = get(&app, "/v1/services/popular").await;
+    assert_eq!(popular.status, 200, "{}", popular.text);
+    assert!(popular.json()["items"].is_array(), "{}", popular.text);
+
+    let again = import_govbr_xml(&mut conn, dir.path()).await.unwrap();
+    assert_eq!(again.unchanged, 1, "{}", again.render());
+}

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use domain::organization::Sphere;
 use domain::service::{ServiceContent, ServiceDraft, ServiceForm, ServiceStatus, SourceRef};
-use domain::validation::{is_valid_slug, validate_service, FieldError, RESERVED_SERVICE_SLUGS};
+use domain::validation::{is_valid_slug, FieldError};
 use persistence::federation::{self, FeedProvider};
 use persistence::writes::Outcome;
 use persistence::StoreError;
@@ -440,16 +440,9 @@ pub async fn import_govbr_feed(
                 updated_at: record.updated_at,
             }),
         };
-        if let Err(errors) = validate_service(&draft.form) {
-            // The slug is only wished for: saving picks a free one, never a reserved one.
-            let reserved = RESERVED_SERVICE_SLUGS.contains(&draft.form.slug.as_str());
-            report.invalid.extend(
-                errors
-                    .into_iter()
-                    .filter(|e| !(reserved && e.pointer == "/slug"))
-                    .map(|e| (label.clone(), e)),
-            );
-        }
+        report
+            .invalid
+            .extend(super::rule_violations(&label, &draft.form));
         match federation::save_feed_service(conn, &provider, &provider_slug, &draft, raw).await {
             Ok(saved) => match saved.outcome {
                 Outcome::Created => report.created += 1,

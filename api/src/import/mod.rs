@@ -12,7 +12,8 @@ use persistence::writes::{self, Outcome};
 use persistence::StoreError;
 use uuid::Uuid;
 
-use domain::validation::{validate_service, FieldError};
+use domain::service::ServiceForm;
+use domain::validation::{validate_service, FieldError, RESERVED_SERVICE_SLUGS};
 
 use self::govbr_xml::Unmapped;
 
@@ -68,6 +69,20 @@ impl ImportReport {
         ));
         out
     }
+}
+
+/// The rules `form` breaks, for the report: the record is imported all the same, as its source
+/// published it. Its slug is only wished for: saving picks a free one, never one the API keeps
+/// for itself.
+fn rule_violations(label: &str, form: &ServiceForm) -> Vec<(String, FieldError)> {
+    let reserved = RESERVED_SERVICE_SLUGS.contains(&form.slug.as_str());
+    validate_service(form)
+        .err()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !(reserved && e.pointer == "/slug"))
+        .map(|e| (label.to_owned(), e))
+        .collect()
 }
 
 fn xml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -141,11 +156,9 @@ pub async fn import_govbr_xml(
     let mut federal_ids: HashMap<i64, Uuid> = HashMap::new();
     let mut stored: Vec<(String, Uuid, Vec<i64>)> = Vec::with_capacity(parsed.len());
     for (label, service) in parsed {
-        if let Err(errors) = validate_service(&service.draft.form) {
-            report
-                .invalid
-                .extend(errors.into_iter().map(|e| (label.clone(), e)));
-        }
+        report
+            .invalid
+            .extend(rule_violations(&label, &service.draft.form));
         match writes::save_imported_service(
             conn,
             &service.organization,
