@@ -371,6 +371,16 @@ async fn accents_and_case_are_ignored() {
     for text in ["emissao", "EMISSÃO", "Emissao", "EmIsSãO"] {
         assert_eq!(search_slugs(&app, text).await, expected, "{text}");
     }
+    // Accents typed as combining marks (Apple keyboards, pasted text), fullwidth letters.
+    assert_eq!(search_slugs(&app, "emissa\u{303}o").await, expected);
+    assert_eq!(
+        suggest(&app, "emissa\u{303}").await,
+        suggest(&app, "emissã").await
+    );
+    assert_eq!(
+        search_slugs(&app, "ｃｎｈ").await,
+        search_slugs(&app, "cnh").await
+    );
     let expected = search_slugs(&app, "alvará").await;
     assert_eq!(search_slugs(&app, "ALVARA").await, expected);
     assert_eq!(expected[0], "solicitar-alvara-funcionamento-cuiaba");
@@ -1343,6 +1353,14 @@ async fn references_resolve_as_in_the_list_without_q() {
         assert_eq!(listed["total"], 0, "{filters}");
         let found = search(&app, "veículo", filters).await;
         assert_eq!(found["total"], 0, "{filters}: {found}");
+        // The facets still show what the other values give, so the citizen can pick one.
+        // ("alvará" finds municipal services.)
+        let name = filters.split('=').next().unwrap();
+        let unfiltered = facet(&search(&app, "alvará", "").await, name);
+        assert!(!unfiltered.is_empty(), "{filters}");
+        let found = search(&app, "alvará", filters).await;
+        assert_eq!(found["total"], 0, "{filters}: {found}");
+        assert_eq!(facet(&found, name), unfiltered, "{filters}");
     }
     // An organization id in any UUID notation.
     let by_slug = search(&app, "veículo", "organization=detran-mt").await;

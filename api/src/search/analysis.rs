@@ -69,6 +69,18 @@ fn fold_char(ch: char, out: &mut String) {
         out.push(ch.to_ascii_lowercase());
         return;
     }
+    if is_ignorable(ch) {
+        return;
+    }
+    // Fullwidth forms ("ｃｐｆ", from some phone keyboards) are the ASCII they look like.
+    if let Some(ascii) = ('\u{FF01}'..='\u{FF5E}')
+        .contains(&ch)
+        .then(|| char::from_u32(ch as u32 - 0xFEE0))
+        .flatten()
+    {
+        out.push(ascii.to_ascii_lowercase());
+        return;
+    }
     for lower in ch.to_lowercase() {
         let folded = match lower {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ª' => "a",
@@ -149,6 +161,13 @@ pub fn stem_into(folded: &str, out: &mut String) {
 
 fn is_word_char(ch: char) -> bool {
     ch.is_alphanumeric() || ch == 'ª' || ch == 'º'
+}
+
+/// What may sit inside a word without being part of it: combining accents (text typed on Apple
+/// devices or pasted often spells "ã" as "a" plus U+0303), the soft hyphen and zero-width
+/// characters. They neither split a word nor survive folding.
+fn is_ignorable(ch: char) -> bool {
+    matches!(ch, '\u{0300}'..='\u{036F}' | '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// A word of the text: where it is and its two normal forms.
@@ -233,6 +252,8 @@ fn next_word(text: &str, cursor: &mut usize, folded: &mut String) -> Option<(usi
                 start = Some(*cursor + offset);
             }
             fold_char(ch, folded);
+        } else if start.is_some() && is_ignorable(ch) {
+            continue;
         } else if start.is_some() {
             end = *cursor + offset;
             break;
@@ -366,6 +387,18 @@ mod tests {
             .filter_map(|w| Some((w.stem, w.position?, w.start, w.end)))
             .collect();
         assert_eq!(tokens, expected);
+    }
+
+    #[test]
+    fn decomposed_accents_fullwidth_and_invisible_characters_fold_away() {
+        // "certidões" as Apple keyboards may send it: "o" followed by a combining tilde.
+        assert_eq!(stems("certido\u{303}es"), stems("certidões"));
+        assert_eq!(stems("declarac\u{327}a\u{303}o"), stems("declaração"));
+        assert_eq!(stems("ｃｐｆ"), stems("cpf"));
+        assert_eq!(stems("habili\u{AD}tação\u{200B}"), stems("habilitação"));
+        assert_eq!(fold("Emissa\u{303}o"), "emissao");
+        // An invisible character between words is not a word.
+        assert_eq!(stems("rg \u{200B} cpf"), stems("rg cpf"));
     }
 
     #[test]

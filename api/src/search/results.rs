@@ -164,7 +164,19 @@ enum Dimension {
     Unfaceted = 7,
 }
 
-/// The filter with its references looked up; `None` fields mean "any".
+/// A municipality filter, looked up.
+#[derive(Clone, Copy)]
+enum Place {
+    /// A municipality: its number when some service is linked to it (statewide services match
+    /// it too).
+    Known(Option<u32>),
+    /// No such municipality: nothing matches, as in the list without `q`.
+    Unknown,
+}
+
+/// The filter with its references looked up; `None` fields mean "any". A value that names
+/// nothing matches nothing, and the facets are counted all the same, so that the citizen sees
+/// what the other values would give.
 struct Resolved {
     organization: Option<u32>,
     topic: Option<u32>,
@@ -173,29 +185,27 @@ struct Resolved {
     channel: Option<ChannelTypeCode>,
     free: Option<bool>,
     digital: Option<bool>,
-    /// The code, and its number when some service is linked to it.
-    municipality: Option<(i32, Option<u32>)>,
+    municipality: Option<Place>,
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Store {
-    /// `None` when the filter names something that does not exist (nothing can match).
+    /// `None` when the filter names a life event that does not exist: it is no facet, so
+    /// nothing at all can be counted.
     fn resolve(&self, filter: &ServiceFilter) -> Option<Resolved> {
-        let organization = match &filter.organization {
-            Some(key) => {
-                let id = self.organization_names.find(key)?;
-                // Known but without published services: nothing matches.
-                Some(self.organizations.get(&id).unwrap_or(u32::MAX))
-            }
-            None => None,
-        };
-        let topic = match &filter.topic {
-            Some(key) => {
-                let id = self.topic_names.find(key)?;
-                Some(self.topics.get(&id).unwrap_or(u32::MAX))
-            }
-            None => None,
-        };
+        // Unknown, or known without published services: no service has the number `u32::MAX`.
+        let organization = filter.organization.as_ref().map(|key| {
+            self.organization_names
+                .find(key)
+                .and_then(|id| self.organizations.get(&id))
+                .unwrap_or(u32::MAX)
+        });
+        let topic = filter.topic.as_ref().map(|key| {
+            self.topic_names
+                .find(key)
+                .and_then(|id| self.topics.get(&id))
+                .unwrap_or(u32::MAX)
+        });
         let life_event = match &filter.life_event {
             Some(key) => Some(self.life_event_names.find(key)?),
             None => None,
@@ -209,11 +219,12 @@ impl Store {
             free: filter.free,
             digital: filter.digital,
             modified_after: filter.modified_after,
-            municipality: match filter.municipality {
-                // No such municipality: nothing matches, as in the list without `q`.
-                Some(code) if !self.municipality_names.contains_key(&code) => return None,
-                code => code.map(|code| (code, self.municipalities.get(&code))),
-            },
+            municipality: filter.municipality.map(|code| {
+                match self.municipality_names.contains_key(&code) {
+                    true => Place::Known(self.municipalities.get(&code)),
+                    false => Place::Unknown,
+                }
+            }),
         })
     }
 }
@@ -260,12 +271,14 @@ impl Resolved {
         if let Some(digital) = self.digital {
             miss(Dimension::Digital, row.has(FacetRow::DIGITAL) == digital);
         }
-        if let Some((_, number)) = self.municipality {
-            miss(
+        match self.municipality {
+            Some(Place::Known(number)) => miss(
                 Dimension::Municipality,
                 row.has(FacetRow::STATEWIDE)
                     || number.is_some_and(|n| Span::of(lists, row.municipalities).contains(&n)),
-            );
+            ),
+            Some(Place::Unknown) => miss(Dimension::Municipality, false),
+            None => {}
         }
         if let Some(life_event) = self.life_event {
             miss(
