@@ -28,6 +28,23 @@ impl QueryParams {
                 Vec::new()
             }
         };
+        // The decoder replaces bytes that are not UTF-8 with "�": a value the client did not send.
+        for part in query.split('&') {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            let decodes = |raw: &str| {
+                percent_encoding::percent_decode_str(raw)
+                    .decode_utf8()
+                    .is_ok()
+            };
+            if !decodes(name) || !decodes(value) {
+                let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+                errors.push(InvalidField::parameter(
+                    &name,
+                    "invalid",
+                    format!("O parâmetro `{name}` não está codificado em UTF-8."),
+                ));
+            }
+        }
         for (index, (name, _)) in pairs.iter().enumerate() {
             if !allowed.contains(&name.as_str()) {
                 let known = if allowed.is_empty() {

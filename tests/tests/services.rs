@@ -326,6 +326,9 @@ async fn bad_queries_get_problem_details_naming_each_parameter() {
         ("/v1/organizations?sphere=galactic", "sphere", "invalid"),
         ("/v1/municipalities?state=Mato", "state", "invalid"),
         ("/v1/locations?municipality=abc", "municipality", "invalid"),
+        // Bytes that are not UTF-8 are not a search for "�".
+        ("/v1/services?q=%ff", "q", "invalid"),
+        ("/v1/search/suggest?q=certid%C3", "q", "invalid"),
     ];
     for (uri, parameter, code) in cases {
         let body = get(&app, uri).await.problem(422, "invalid_query");
