@@ -152,6 +152,13 @@ pub fn stem_into(folded: &str, out: &mut String) {
             return;
         }
         let stem = STEMMER.stem(&singular(folded)).into_owned();
+        // Snowball cuts some short words to three letters, where they meet acronyms and other
+        // words kept whole: "meio" would be "mei" (MEI), "cine" "cin" (CIN), "casa" "cas".
+        // Those keep their form, without a plural "s".
+        let stem = match stem.len() <= 3 {
+            true => folded.strip_suffix('s').unwrap_or(folded).to_owned(),
+            false => stem,
+        };
         out.push_str(&stem);
         if memo.len() < MEMO_WORDS {
             memo.insert(folded.to_owned(), stem);
@@ -399,6 +406,17 @@ mod tests {
         assert_eq!(fold("Emissa\u{303}o"), "emissao");
         // An invisible character between words is not a word.
         assert_eq!(stems("rg \u{200B} cpf"), stems("rg cpf"));
+    }
+
+    #[test]
+    fn short_words_do_not_meet_acronyms_once_stemmed() {
+        // Snowball would make "meio" "mei", the acronym of the microentrepreneur.
+        assert_ne!(stems("meio"), stems("MEI"));
+        assert_ne!(stems("cine"), stems("CIN"));
+        assert_ne!(stems("casar"), stems("casa"));
+        // Their plurals still meet them.
+        assert_eq!(stems("meios"), stems("meio"));
+        assert_eq!(stems("casas"), stems("casa"));
     }
 
     #[test]
