@@ -452,6 +452,83 @@ async fn the_last_word_is_completed_as_a_prefix() {
     assert_eq!(found[0], "agendar-vistoria-veicular", "{found:?}");
 }
 
+#[actix_web::test]
+async fn the_word_being_typed_is_completed_in_the_context_of_the_earlier_ones() {
+    let db = TestDb::seeded().await;
+    // Six words in "fab" more frequent than "fabril", and one service whose name has "seguro"
+    // and "fabril": the catalogue's most frequent completions of "fab" miss it.
+    let renames = [
+        ("emitir-gta", "Fabricar fabricante fabuloso"),
+        ("emitir-ptv", "Fabricar fabricante fabuloso"),
+        ("emitir-dar-icms", "Fabiana fabula fabular"),
+        ("pagar-ipva", "Fabiana fabula fabular"),
+        ("solicitar-seguro-desemprego", "Solicitar seguro fabril"),
+        // "hábil" is a word of the catalogue, and the start of "habilitação".
+        (
+            "consultar-processo-judicial",
+            "Consultar processo em dia hábil",
+        ),
+        // "passar" is one letter away from "passap", which begins "passaporte".
+        (
+            "transferir-propriedade-veiculo",
+            "Passar o veículo a outro dono",
+        ),
+        ("emitir-segunda-via-rg", "Emitir passaporte"),
+    ];
+    let sql: Vec<String> = renames
+        .iter()
+        .map(|(slug, name)| rename_sql(slug, name))
+        .collect();
+    execute(&db, &sql.join(";")).await;
+    let app = app(&db).await;
+
+    let body = search(&app, "seguro fab", "").await;
+    let found = slugs(&body);
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("solicitar-seguro-desemprego"),
+        "{found:?}"
+    );
+    // Found for both words, not only for "seguro".
+    assert_eq!(
+        item(&body, "solicitar-seguro-desemprego")["highlights"]["name"],
+        "Solicitar <mark>seguro</mark> <mark>fabril</mark>"
+    );
+
+    // A known word is completed too while it is being typed…
+    let found = search_slugs(&app, "habil").await;
+    assert!(
+        found.contains(&"consultar-processo-judicial".to_owned()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"primeira-habilitacao".to_owned()),
+        "{found:?}"
+    );
+    // …but not once it is finished.
+    let found = search_slugs(&app, "habil ").await;
+    assert_eq!(found, ["consultar-processo-judicial"]);
+
+    // An unknown word that known words begin with is unfinished, not misspelt.
+    let found = search_slugs(&app, "passap").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("emitir-segunda-via-rg"),
+        "{found:?}"
+    );
+    assert!(
+        !found.contains(&"transferir-propriedade-veiculo".to_owned()),
+        "{found:?}"
+    );
+    // Misspelt, it is corrected.
+    let found = search_slugs(&app, "pasaporte").await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("emitir-segunda-via-rg"),
+        "{found:?}"
+    );
+}
+
 // ----------------------------------------------------------------------------------------------
 // Synonyms
 

@@ -25,11 +25,9 @@ const MIN_TYPO_LEN: usize = 4;
 /// A word at least this long may have two typos.
 const TWO_TYPOS_LEN: usize = 8;
 /// Completions and corrections taken per word, the most frequent first.
-const MAX_EXPANSIONS: usize = 6;
+pub const MAX_EXPANSIONS: usize = 6;
 /// The last word is completed once it has this many letters.
 const MIN_PREFIX_LEN: usize = 2;
-/// A known last word this long is taken as finished, not completed.
-const COMPLETE_WORD_LEN: usize = 5;
 
 const SYNONYM_WEIGHT: f32 = 0.8;
 const CORRECTION_WEIGHT: f32 = 0.7;
@@ -149,7 +147,15 @@ enum Union {
 }
 
 /// Builds the query; `None` when the text has no word at all.
-pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonyms) -> Option<Plan> {
+/// `completions_after(earlier, prefix)`: words of service names beginning with `prefix` that
+/// follow the `earlier` words (see [`super::suggest`]).
+pub fn plan(
+    searcher: &Searcher,
+    fields: &Fields,
+    text: &str,
+    synonyms: &Synonyms,
+    completions_after: impl Fn(&[String], &str) -> Vec<String>,
+) -> Option<Plan> {
     let all = analysis::words(text);
     let mut words: Vec<Word> = all
         .iter()
@@ -197,7 +203,24 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
             weight: 1.0,
         }];
         let known = document_frequency(searcher, fields.words, &word.folded) > 0;
-        if !known && word.folded.chars().count() >= MIN_TYPO_LEN {
+        // The last word, while it is being typed, is completed (even a known word: "habil" is
+        // the start of "habilitação" more often than the word itself).
+        let mut completed = Vec::new();
+        if is_last && typing_last && word.folded.chars().count() >= MIN_PREFIX_LEN {
+            let earlier: Vec<String> = words[..index]
+                .iter()
+                .filter(|w| !analysis::is_weak(&w.folded))
+                .map(|w| w.folded.clone())
+                .collect();
+            completed = completions(searcher, fields.words, &word.folded);
+            if !earlier.is_empty() {
+                completed.extend(completions_after(&earlier, &word.folded));
+            }
+            completed.retain(|completion| *completion != word.folded);
+        }
+        // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
+        // "passaporte" on its way, not "passe".
+        if !known && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
             for correction in corrections(searcher, fields.words, &word.folded) {
                 alternatives.push(Alternative {
                     stems: vec![analysis::stem(&correction)],
@@ -205,21 +228,14 @@ pub fn plan(searcher: &Searcher, fields: &Fields, text: &str, synonyms: &Synonym
                 });
             }
         }
-        // A known word of some length is rarely the start of another one the citizen meant.
-        let complete = known && word.folded.chars().count() >= COMPLETE_WORD_LEN;
-        if is_last && typing_last && !complete && word.folded.chars().count() >= MIN_PREFIX_LEN {
-            for completion in completions(searcher, fields.words, &word.folded) {
-                if completion != word.folded {
-                    alternatives.push(Alternative {
-                        stems: vec![analysis::stem(&completion)],
-                        weight: if known {
-                            COMPLETION_WEIGHT / 2.0
-                        } else {
-                            COMPLETION_WEIGHT
-                        },
-                    });
-                }
-            }
+        for completion in completed {
+            alternatives.push(Alternative {
+                stems: vec![analysis::stem(&completion)],
+                weight: match known {
+                    true => COMPLETION_WEIGHT / 2.0,
+                    false => COMPLETION_WEIGHT,
+                },
+            });
         }
         dedup_alternatives(&mut alternatives);
         // A word no service contains cannot be required: "me alistar" must still find

@@ -574,16 +574,25 @@ impl SearchIndex {
     /// Published services matching `request.text` and every filter, ranked, with facets.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
-        let synonyms = self
-            .store
-            .read()
-            .map_err(|_| SearchError::Poisoned)?
-            .synonyms
-            .clone();
-        let Some(synonyms) = synonyms else {
-            return Ok(SearchResults::empty());
+        let plan = {
+            let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
+            let Some(synonyms) = store.synonyms.as_ref() else {
+                return Ok(SearchResults::empty());
+            };
+            let completions_after = |earlier: &[String], prefix: &str| {
+                store
+                    .suggest
+                    .completions_after(earlier, prefix, plan::MAX_EXPANSIONS)
+            };
+            plan::plan(
+                &searcher,
+                &self.fields,
+                &request.text,
+                synonyms,
+                completions_after,
+            )
         };
-        let Some(plan) = plan::plan(&searcher, &self.fields, &request.text, &synonyms) else {
+        let Some(plan) = plan else {
             return Ok(SearchResults::empty());
         };
         let mut matches = searcher.search(&plan.query, &AllMatches)?;

@@ -113,6 +113,42 @@ impl SuggestIndex {
         }
     }
 
+    /// Words of names and popular names that begin with `prefix`, in texts with every `earlier`
+    /// word (folded), the most frequent first: the word a citizen is typing after "seguro" is
+    /// more likely "desemprego" than the catalogue's most frequent words in "des".
+    pub(super) fn completions_after(
+        &self,
+        earlier: &[String],
+        prefix: &str,
+        wanted: usize,
+    ) -> Vec<String> {
+        let Some(rarest) = earlier
+            .iter()
+            .map(|word| self.words.get(word).map_or(&[][..], Vec::as_slice))
+            .min_by_key(|postings| postings.len())
+        else {
+            return Vec::new();
+        };
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let entries = rarest
+            .iter()
+            .take(ENTRIES_SCANNED)
+            .filter_map(|number| self.entries.get(*number as usize).and_then(Option::as_ref))
+            .filter(|entry| earlier.iter().all(|word| entry.words.contains(word)));
+        for entry in entries {
+            for word in entry.words.iter().filter(|w| w.starts_with(prefix)) {
+                *counts.entry(word.as_str()).or_default() += 1;
+            }
+        }
+        let mut counts: Vec<(&str, usize)> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        counts
+            .into_iter()
+            .take(wanted)
+            .map(|(word, _)| word.to_owned())
+            .collect()
+    }
+
     fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
         let words: Vec<String> = analysis::words_stemming(typed, |_| false)
             .into_iter()
