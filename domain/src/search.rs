@@ -130,7 +130,8 @@ fn details_text(content: &ServiceContent) -> String {
     plain_text(&out)
 }
 
-/// Markdown or HTML reduced to words: tags, link targets and markup characters dropped.
+/// Markdown or HTML reduced to words: tags, link targets and markup characters dropped,
+/// entities decoded (`&nbsp;`, `&amp;`), whitespace collapsed.
 pub fn plain_text(text: &str) -> String {
     // Byte by byte: every markup character is ASCII, and what is dropped always begins and ends
     // at one, so the bytes kept are still UTF-8 (this runs over every text the index reads).
@@ -160,7 +161,6 @@ pub fn plain_text(text: &str) -> String {
                     .iter()
                     .position(|b| *b == b')')
                     .map_or(bytes.len(), |close| i + close + 1);
-                out.push(b' ');
             }
             b'*' | b'_' | b'#' | b'[' | b'`' | b'\r' => out.push(b' '),
             _ => out.push(byte),
@@ -168,6 +168,7 @@ pub fn plain_text(text: &str) -> String {
     }
     let out = String::from_utf8(out)
         .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned());
+    let out = html_escape::decode_html_entities(&out);
     let mut collapsed = String::with_capacity(out.len());
     for word in out.split_whitespace() {
         if !collapsed.is_empty() {
@@ -186,7 +187,12 @@ mod tests {
     fn plain_text_drops_markup_and_link_targets() {
         assert_eq!(
             plain_text("**Emita** a <b>certidão</b> [aqui](https://x.gov.br/a_b)."),
-            "Emita a certidão aqui ."
+            "Emita a certidão aqui."
+        );
+        // Entities, as the federal corpus writes spaces and ampersands.
+        assert_eq!(
+            plain_text("pobres.&nbsp;Ao se inscrever, P&amp;D &lt;ok&gt;"),
+            "pobres. Ao se inscrever, P&D <ok>"
         );
         assert_eq!(plain_text("renda < 3 salários"), "renda < 3 salários");
         assert_eq!(

@@ -501,26 +501,7 @@ pub struct ServiceSummary {
 
 /// Plain-text teaser of a markdown/HTML description.
 pub fn summarize(description: &str, max_chars: usize) -> String {
-    let mut text = String::with_capacity(description.len().min(max_chars * 2));
-    let mut in_tag = false;
-    for ch in description.chars() {
-        match ch {
-            '<' => in_tag = true,
-            _ if in_tag => {
-                in_tag = ch != '>';
-                if !in_tag && !text.ends_with(' ') && !text.is_empty() {
-                    text.push(' ');
-                }
-            }
-            '*' | '#' | '_' | '`' => {}
-            c if c.is_whitespace() => {
-                if !text.ends_with(' ') && !text.is_empty() {
-                    text.push(' ');
-                }
-            }
-            c => text.push(c),
-        }
-    }
+    let text = crate::search::plain_text(description);
     let text = text.trim();
     if text.chars().count() <= max_chars {
         return text.to_owned();
@@ -541,6 +522,10 @@ mod tests {
     fn summary_strips_markup_and_cuts_on_a_word() {
         let text = "<p>Emita a **segunda via** do RG.</p>\n\n<ul><li>Rápido</li></ul>";
         assert_eq!(summarize(text, 300), "Emita a segunda via do RG. Rápido");
+        assert_eq!(
+            summarize("Veja [o guia](https://x.gov.br/a_b).&nbsp;Fim", 300),
+            "Veja o guia. Fim"
+        );
         let long = "palavra ".repeat(100);
         let cut = summarize(&long, 50);
         assert!(cut.chars().count() <= 50, "{cut}");
