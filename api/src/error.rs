@@ -83,6 +83,57 @@ pub struct Problem {
     pub error_description: Option<String>,
 }
 
+/// Where the problem types are documented: the `type` of every problem body is this page and the
+/// problem's code as fragment.
+pub const PROBLEMS_PAGE: &str = "/docs/problems";
+
+/// One kind of problem the API answers with, as `/docs/problems` documents it.
+pub struct ProblemType {
+    pub code: &'static str,
+    pub status: u16,
+    pub title: &'static str,
+    /// When it happens and what the client can do.
+    pub meaning: &'static str,
+}
+
+/// Every problem type, in the order the page lists them. The titles of the bodies come from here.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    ProblemType { code: "invalid_query", status: 422, title: "Parâmetros de consulta inválidos", meaning: "Um parâmetro da URL é desconhecido, repetido, malformado ou fora do intervalo aceito. `errors` lista cada um, com `parameter`, `code` e uma mensagem." },
+    ProblemType { code: "invalid_body", status: 422, title: "Dados inválidos", meaning: "O corpo é JSON, mas algum campo não atende às regras. `errors` lista cada campo (`pointer`), com `code` e uma mensagem." },
+    ProblemType { code: "invalid_cursor", status: 422, title: "Cursor inválido", meaning: "O cursor do feed de mudanças não foi emitido por esta API. Recomece do início ou de um cursor recebido." },
+    ProblemType { code: "checklist_incomplete", status: 422, title: "Carta de Serviços incompleta", meaning: "O serviço não pode ser publicado: faltam itens mínimos da Lei 13.460/2017, listados em `missing`." },
+    ProblemType { code: "malformed_body", status: 400, title: "Corpo da requisição malformado", meaning: "O corpo não é um JSON válido." },
+    ProblemType { code: "invalid_request", status: 400, title: "Falha ao emitir o token", meaning: "O pedido de token (OAuth 2.0) está incompleto ou ambíguo; veja `error_description`." },
+    ProblemType { code: "unsupported_grant_type", status: 400, title: "Falha ao emitir o token", meaning: "Só o fluxo `client_credentials` é aceito." },
+    ProblemType { code: "invalid_client", status: 401, title: "Falha ao emitir o token", meaning: "Cliente desconhecido, desativado ou com segredo errado." },
+    ProblemType { code: "unauthenticated", status: 401, title: "Não autenticado", meaning: "Esta operação exige um token de acesso (`Authorization: Bearer …`)." },
+    ProblemType { code: "invalid_token", status: 401, title: "Não autenticado", meaning: "O token é inválido, expirou ou foi revogado. Obtenha outro." },
+    ProblemType { code: "forbidden", status: 403, title: "Acesso negado", meaning: "O token é válido, mas o papel ou a organização dele não permitem esta operação." },
+    ProblemType { code: "not_found", status: 404, title: "Não encontrado", meaning: "O registro ou o endereço não existe." },
+    ProblemType { code: "method_not_allowed", status: 405, title: "Método não permitido", meaning: "O endereço existe, mas não com este método HTTP; o cabeçalho `Allow` lista os aceitos." },
+    ProblemType { code: "conflict", status: 409, title: "Conflito", meaning: "Outra alteração feita ao mesmo tempo impediu esta. Leia o registro de novo e refaça a alteração." },
+    ProblemType { code: "reference_changed", status: 409, title: "Conflito", meaning: "Uma referência do rascunho (organização, tema…) mudou desde que ele foi lido." },
+    ProblemType { code: "transition_not_allowed", status: 409, title: "Conflito", meaning: "A mudança de situação pedida não parte da situação atual do serviço." },
+    ProblemType { code: "published_service", status: 409, title: "Conflito", meaning: "A operação não é permitida para um serviço publicado." },
+    ProblemType { code: "in_use", status: 409, title: "Conflito", meaning: "O registro ainda é usado por outros e não pode ser removido." },
+    ProblemType { code: "protocol_already_rated", status: 409, title: "Conflito", meaning: "Este protocolo de atendimento já foi avaliado." },
+    ProblemType { code: "gone", status: 410, title: "Serviço arquivado", meaning: "O serviço foi arquivado e não é mais oferecido." },
+    ProblemType { code: "precondition_failed", status: 412, title: "Versão desatualizada", meaning: "O registro mudou desde a leitura (`If-Match` com ETag antigo). Leia-o de novo e refaça a alteração." },
+    ProblemType { code: "payload_too_large", status: 413, title: "Corpo da requisição grande demais", meaning: "O corpo excede o limite de 1 MiB." },
+    ProblemType { code: "unsupported_media_type", status: 415, title: "Tipo de conteúdo não suportado", meaning: "Envie o corpo como `application/json` (ou `application/merge-patch+json` no PATCH)." },
+    ProblemType { code: "precondition_required", status: 428, title: "Pré-condição exigida", meaning: "Alterações exigem o cabeçalho `If-Match` com o ETag da versão editada." },
+    ProblemType { code: "too_many_requests", status: 429, title: "Muitas tentativas", meaning: "Muitas tentativas falharam; espere o tempo indicado em `Retry-After`." },
+    ProblemType { code: "vote_limit", status: 429, title: "Muitas avaliações seguidas", meaning: "Avaliações demais de um mesmo endereço ou para um mesmo serviço em um minuto; espere o tempo indicado em `Retry-After`." },
+    ProblemType { code: "internal_error", status: 500, title: "Erro interno", meaning: "Um erro inesperado, registrado no servidor. Tente de novo; informe o `X-Request-Id` se persistir." },
+    ProblemType { code: "service_unavailable", status: 503, title: "Serviço indisponível", meaning: "O banco de dados está indisponível no momento; tente de novo em instantes." },
+    ProblemType { code: "busy", status: 503, title: "Serviço ocupado", meaning: "Há exportações demais em andamento; espere o tempo indicado em `Retry-After`." },
+];
+
+/// The documented problem type of `code`.
+pub fn problem_type(code: &str) -> Option<&'static ProblemType> {
+    PROBLEM_TYPES.iter().find(|problem| problem.code == code)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid query parameters")]
@@ -176,90 +227,56 @@ impl ApiError {
     }
 
     pub fn problem(&self) -> Problem {
-        let (title, detail): (&str, String) = match self {
-            ApiError::InvalidQuery(_) => (
-                "Parâmetros de consulta inválidos",
-                "Corrija os parâmetros indicados em `errors`.".into(),
-            ),
-            ApiError::InvalidBody(_) => (
-                "Dados inválidos",
-                "Corrija os campos indicados em `errors`.".into(),
-            ),
-            ApiError::InvalidCursor(_) => (
-                "Cursor inválido",
-                "O cursor informado em `after` não foi emitido por esta API.".into(),
-            ),
-            ApiError::MalformedBody(reason) => (
-                "Corpo da requisição malformado",
-                format!("O corpo não é um JSON válido: {reason}"),
-            ),
-            ApiError::PayloadTooLarge => (
-                "Corpo da requisição grande demais",
-                "O corpo excede o limite de 1 MiB.".into(),
-            ),
-            ApiError::UnsupportedMediaType => (
-                "Tipo de conteúdo não suportado",
+        let detail: String = match self {
+            ApiError::InvalidQuery(_) => "Corrija os parâmetros indicados em `errors`.".into(),
+            ApiError::InvalidBody(_) => "Corrija os campos indicados em `errors`.".into(),
+            ApiError::InvalidCursor(_) => {
+                "O cursor informado em `after` não foi emitido por esta API.".into()
+            }
+            ApiError::MalformedBody(reason) => format!("O corpo não é um JSON válido: {reason}"),
+            ApiError::PayloadTooLarge => "O corpo excede o limite de 1 MiB.".into(),
+            ApiError::UnsupportedMediaType => {
                 "Envie o corpo como application/json (ou application/merge-patch+json no PATCH)."
-                    .into(),
-            ),
-            ApiError::NotFound(detail) => ("Não encontrado", (*detail).to_owned()),
-            ApiError::Gone => (
-                "Serviço arquivado",
-                "Este serviço foi arquivado e não é mais oferecido.".into(),
-            ),
-            ApiError::NoRoute => (
-                "Não encontrado",
-                "Este endereço não existe na API. Veja /docs.".into(),
-            ),
-            ApiError::MethodNotAllowed { allow } => (
-                "Método não permitido",
-                format!("Este endereço não aceita este método HTTP; aceita {allow}."),
-            ),
-            ApiError::Unauthenticated { detail, .. } => ("Não autenticado", detail.clone()),
-            ApiError::Forbidden(detail) => ("Acesso negado", detail.clone()),
-            ApiError::PreconditionRequired => (
-                "Pré-condição exigida",
-                "Envie o cabeçalho If-Match com o ETag da versão que você editou.".into(),
-            ),
-            ApiError::PreconditionFailed => (
-                "Versão desatualizada",
-                "O registro mudou desde que você o leu. Leia-o de novo e refaça a alteração."
-                    .into(),
-            ),
-            ApiError::Conflict { detail, .. } => ("Conflito", detail.clone()),
-            ApiError::ChecklistIncomplete(_) => (
-                "Carta de Serviços incompleta",
-                "O serviço não pode ser publicado: faltam os itens listados em `missing`.".into(),
-            ),
-            ApiError::Busy { retry_after_s } => (
-                "Serviço ocupado",
-                format!("Há exportações demais em andamento. Tente de novo em {retry_after_s} s."),
-            ),
-            ApiError::TooManyRequests { retry_after_s } => (
-                "Muitas tentativas",
-                format!("Muitas tentativas falharam. Tente de novo em {retry_after_s} s."),
-            ),
-            ApiError::VoteLimit { retry_after_s } => (
-                "Muitas avaliações seguidas",
-                format!(
-                    "Recebemos muitas avaliações seguidas. Tente de novo em {retry_after_s} s."
-                ),
-            ),
-            ApiError::OAuth { description, .. } => ("Falha ao emitir o token", description.clone()),
-            ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => (
-                "Conflito",
-                "Outra alteração feita ao mesmo tempo impediu esta. Leia de novo e refaça-a."
-                    .into(),
-            ),
-            ApiError::Store(StoreError::Unavailable(_)) => (
-                "Serviço indisponível",
+                    .into()
+            }
+            ApiError::NotFound(detail) => (*detail).to_owned(),
+            ApiError::Gone => "Este serviço foi arquivado e não é mais oferecido.".into(),
+            ApiError::NoRoute => "Este endereço não existe na API. Veja /docs.".into(),
+            ApiError::MethodNotAllowed { allow } => {
+                format!("Este endereço não aceita este método HTTP; aceita {allow}.")
+            }
+            ApiError::Unauthenticated { detail, .. } => detail.clone(),
+            ApiError::Forbidden(detail) => detail.clone(),
+            ApiError::PreconditionRequired => {
+                "Envie o cabeçalho If-Match com o ETag da versão que você editou.".into()
+            }
+            ApiError::PreconditionFailed => {
+                "O registro mudou desde que você o leu. Leia-o de novo e refaça a alteração.".into()
+            }
+            ApiError::Conflict { detail, .. } => detail.clone(),
+            ApiError::ChecklistIncomplete(_) => {
+                "O serviço não pode ser publicado: faltam os itens listados em `missing`.".into()
+            }
+            ApiError::Busy { retry_after_s } => {
+                format!("Há exportações demais em andamento. Tente de novo em {retry_after_s} s.")
+            }
+            ApiError::TooManyRequests { retry_after_s } => {
+                format!("Muitas tentativas falharam. Tente de novo em {retry_after_s} s.")
+            }
+            ApiError::VoteLimit { retry_after_s } => {
+                format!("Recebemos muitas avaliações seguidas. Tente de novo em {retry_after_s} s.")
+            }
+            ApiError::OAuth { description, .. } => description.clone(),
+            ApiError::Store(StoreError::Conflict(_) | StoreError::ForeignKey(_)) => {
+                "Outra alteração feita ao mesmo tempo impediu esta. Leia de novo e refaça-a.".into()
+            }
+            ApiError::Store(StoreError::Unavailable(_)) => {
                 "O banco de dados está indisponível no momento. Tente novamente em instantes."
-                    .into(),
-            ),
-            ApiError::Store(_) | ApiError::Internal(_) => (
-                "Erro interno",
-                "Ocorreu um erro inesperado. Ele foi registrado; tente novamente.".into(),
-            ),
+                    .into()
+            }
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                "Ocorreu um erro inesperado. Ele foi registrado; tente novamente.".into()
+            }
         };
         let errors = match self {
             ApiError::InvalidQuery(errors)
@@ -278,8 +295,10 @@ impl ApiError {
             _ => (None, None),
         };
         Problem {
-            problem_type: format!("/docs/problems#{}", self.code()),
-            title: title.to_owned(),
+            problem_type: format!("{PROBLEMS_PAGE}#{}", self.code()),
+            title: problem_type(self.code())
+                .map_or("Erro", |problem| problem.title)
+                .to_owned(),
             status: self.status_code().as_u16(),
             detail,
             code: self.code().to_owned(),

@@ -314,6 +314,7 @@ pub fn build_app(
         ("/openapi.yaml", web::get().to(routes::docs::openapi_yaml)),
         ("/docs", web::get().to(routes::docs::index)),
         ("/docs/", web::get().to(routes::docs::index)),
+        ("/docs/problems", web::get().to(routes::docs::problems)),
         ("/docs/{asset}", web::get().to(routes::docs::asset)),
     ];
     let route_table = route_table::RouteTable::new(

@@ -380,6 +380,12 @@ impl Reply {
         assert_eq!(body["code"], code, "{}", self.text);
         assert_eq!(body["status"], status);
         assert!(body["title"].is_string() && body["detail"].is_string());
+        // Every problem a test meets is documented where its `type` points, with its status.
+        let documented = carta_api::error::problem_type(code)
+            .unwrap_or_else(|| panic!("{code} is not in error::PROBLEM_TYPES"));
+        assert_eq!(documented.status, status, "{code}");
+        assert_eq!(body["title"], documented.title);
+        assert_eq!(body["type"], format!("/docs/problems#{code}"));
         body
     }
 }

@@ -189,6 +189,20 @@ async fn health_docs_openapi_and_request_ids() {
             "{asset}"
         );
     }
+    // The page every problem's `type` points to lists each code as an anchor.
+    let problems = get(&app, "/docs/problems").await;
+    assert_eq!(problems.status, 200);
+    assert!(problems
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    for problem in carta_api::error::PROBLEM_TYPES {
+        assert!(
+            problems.text.contains(&format!("id=\"{}\"", problem.code)),
+            "{}",
+            problem.code
+        );
+    }
     let json = get(&app, "/openapi.json").await.json();
     assert!(json["paths"]["/v1/services"].is_object());
     let yaml = get(&app, "/openapi.yaml").await;

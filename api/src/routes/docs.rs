@@ -43,6 +43,40 @@ pub async fn index() -> HttpResponse {
         .body(INDEX)
 }
 
+/// The problem types, where the `type` of every problem body points (`/docs/problems#code`).
+pub async fn problems() -> HttpResponse {
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(problems_page);
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(PAGE.as_str())
+}
+
+fn problems_page() -> String {
+    let escape = |text: &str| html_escape::encode_text(text).into_owned();
+    let rows: String = crate::error::PROBLEM_TYPES
+        .iter()
+        .map(|problem| {
+            format!(
+                "<tr id=\"{code}\"><td><a href=\"#{code}\"><code>{code}</code></a></td><td>{status}</td><td>{title}</td><td>{meaning}</td></tr>\n",
+                code = problem.code,
+                status = problem.status,
+                title = escape(problem.title),
+                meaning = escape(problem.meaning),
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html>\n<html lang=\"pt-BR\"><head><meta charset=\"utf-8\"><title>Carta: problemas</title>\
+         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td{{padding:.3em .6em;vertical-align:top}}tr:target{{background:#ffd}}</style></head>\n\
+         <body><h1>Problemas que a API responde</h1>\n\
+         <p>Todo erro é <code>application/problem+json</code> (RFC 9457): <code>type</code> aponta para esta página, \
+         <code>code</code> é o código abaixo, <code>errors</code> detalha cada parâmetro ou campo. \
+         A especificação da API está em <a href=\"/docs\">/docs</a>.</p>\n\
+         <table><thead><tr><th>code</th><th>status</th><th>título</th><th>quando acontece</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n"
+    )
+}
+
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let asset = ASSETS
         .iter()
