@@ -572,6 +572,20 @@ async fn synonyms_find_services_named_by_another_expression() {
         search_slugs(&app, "imposto do carro").await[0],
         "pagar-ipva"
     );
+    // "2º via" (the masculine ordinal, as often typed) and "2 via" mean "segunda via".
+    let second_copies: BTreeSet<String> = published_slugs()
+        .into_iter()
+        .filter(|slug| slug.contains("segunda-via"))
+        .collect();
+    assert!(second_copies.len() >= 3, "{second_copies:?}");
+    let total = search(&app, "segunda via", "").await["total"].clone();
+    for text in ["2º via", "2 via", "2o via", "segunda via"] {
+        let body = search(&app, text, "").await;
+        // The same services, not every one that says "via".
+        assert_eq!(body["total"], total, "{text}");
+        let top: BTreeSet<String> = slugs(&body).into_iter().take(second_copies.len()).collect();
+        assert_eq!(top, second_copies, "{text}");
+    }
     // The tariff service only says "CadÚnico".
     let found = search_slugs(&app, "cadastro único").await;
     assert_eq!(found[0], "inscrever-cadunico", "{found:?}");
