@@ -124,6 +124,18 @@ fn singular(word: &str) -> std::borrow::Cow<'_, str> {
     word.into()
 }
 
+/// A word without its plural ending, for words Snowball would cut too short to keep apart:
+/// "casas" → "casa", "meses" → "mes", "cores" → "cor" (the plural of a word ending in r, z, s
+/// or l adds "es").
+fn without_plural(word: &str) -> &str {
+    if let Some(stem) = word.strip_suffix("es") {
+        if stem.len() >= 2 && stem.ends_with(['r', 'z', 's', 'l']) {
+            return stem;
+        }
+    }
+    word.strip_suffix('s').unwrap_or(word)
+}
+
 /// Stems remembered per thread: a catalogue repeats the same few tens of thousands of words, and
 /// Snowball is most of the cost of indexing.
 const MEMO_WORDS: usize = 200_000;
@@ -151,12 +163,13 @@ pub fn stem_into(folded: &str, out: &mut String) {
             out.push_str(stem);
             return;
         }
-        let stem = STEMMER.stem(&singular(folded)).into_owned();
+        let singular = singular(folded);
+        let stem = STEMMER.stem(&singular).into_owned();
         // Snowball cuts some short words to three letters, where they meet acronyms and other
-        // words kept whole: "meio" would be "mei" (MEI), "cine" "cin" (CIN), "casa" "cas".
-        // Those keep their form, without a plural "s".
+        // words kept whole: "meio" would be "mei" (MEI), "cine" "cin" (CIN), "casar" "cas" (as
+        // "casa"). Those keep their form, without a plural ending.
         let stem = match stem.len() <= 3 {
-            true => folded.strip_suffix('s').unwrap_or(folded).to_owned(),
+            true => without_plural(&singular).to_owned(),
             false => stem,
         };
         out.push_str(&stem);
@@ -171,10 +184,14 @@ fn is_word_char(ch: char) -> bool {
 }
 
 /// What may sit inside a word without being part of it: combining accents (text typed on Apple
-/// devices or pasted often spells "ã" as "a" plus U+0303), the soft hyphen and zero-width
-/// characters. They neither split a word nor survive folding.
+/// devices or pasted often spells "ã" as "a" plus U+0303), the soft hyphen, zero-width joiners
+/// and the byte order mark. They neither split a word nor survive folding. (The zero-width
+/// space does split: it marks a break between words.)
 fn is_ignorable(ch: char) -> bool {
-    matches!(ch, '\u{0300}'..='\u{036F}' | '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    matches!(
+        ch,
+        '\u{0300}'..='\u{036F}' | '\u{00AD}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
 }
 
 /// A word of the text: where it is and its two normal forms.
@@ -402,7 +419,8 @@ mod tests {
         assert_eq!(stems("certido\u{303}es"), stems("certidões"));
         assert_eq!(stems("declarac\u{327}a\u{303}o"), stems("declaração"));
         assert_eq!(stems("ｃｐｆ"), stems("cpf"));
-        assert_eq!(stems("habili\u{AD}tação\u{200B}"), stems("habilitação"));
+        assert_eq!(stems("habili\u{AD}tação\u{200D}"), stems("habilitação"));
+        assert_eq!(stems("rg\u{200B}cpf"), stems("rg cpf"));
         assert_eq!(fold("Emissa\u{303}o"), "emissao");
         // An invisible character between words is not a word.
         assert_eq!(stems("rg \u{200B} cpf"), stems("rg cpf"));
@@ -414,9 +432,19 @@ mod tests {
         assert_ne!(stems("meio"), stems("MEI"));
         assert_ne!(stems("cine"), stems("CIN"));
         assert_ne!(stems("casar"), stems("casa"));
-        // Their plurals still meet them.
-        assert_eq!(stems("meios"), stems("meio"));
-        assert_eq!(stems("casas"), stems("casa"));
+        // Their plurals still meet them, also those in "es" and "ões".
+        for (plural, singular) in [
+            ("meios", "meio"),
+            ("casas", "casa"),
+            ("meses", "mês"),
+            ("cores", "cor"),
+            ("luzes", "luz"),
+            ("gases", "gás"),
+            ("leões", "leão"),
+            ("redes", "rede"),
+        ] {
+            assert_eq!(stems(plural), stems(singular), "{plural}");
+        }
     }
 
     #[test]

@@ -212,11 +212,13 @@ pub fn plan(
                 .filter(|w| !analysis::is_weak(&w.folded))
                 .map(|w| w.folded.clone())
                 .collect();
-            completed = completions(searcher, fields.words, &word.folded);
-            if !earlier.is_empty() {
-                completed.extend(completions_after(&earlier, &word.folded));
-            }
-            completed.retain(|completion| *completion != word.folded);
+            // Those that follow the earlier words first, then the catalogue's most frequent.
+            completed = completions_after(&earlier, &word.folded);
+            completed.extend(completions(searcher, fields.words, &word.folded));
+            let mut seen = HashSet::new();
+            completed
+                .retain(|completion| *completion != word.folded && seen.insert(completion.clone()));
+            completed.truncate(MAX_EXPANSIONS);
         }
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".

@@ -574,25 +574,31 @@ impl SearchIndex {
     /// Published services matching `request.text` and every filter, ranked, with facets.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
-        let plan = {
-            let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
-            let Some(synonyms) = store.synonyms.as_ref() else {
-                return Ok(SearchResults::empty());
-            };
-            let completions_after = |earlier: &[String], prefix: &str| {
+        let synonyms = self
+            .store
+            .read()
+            .map_err(|_| SearchError::Poisoned)?
+            .synonyms
+            .clone();
+        let Some(synonyms) = synonyms else {
+            return Ok(SearchResults::empty());
+        };
+        // The store is read only for as long as a lookup takes: planning reads the term
+        // dictionary, and a writer waiting for the lock would hold back every search meanwhile.
+        let completions_after = |earlier: &[String], prefix: &str| {
+            self.store.read().map_or(Vec::new(), |store| {
                 store
                     .suggest
                     .completions_after(earlier, prefix, plan::MAX_EXPANSIONS)
-            };
-            plan::plan(
-                &searcher,
-                &self.fields,
-                &request.text,
-                synonyms,
-                completions_after,
-            )
+            })
         };
-        let Some(plan) = plan else {
+        let Some(plan) = plan::plan(
+            &searcher,
+            &self.fields,
+            &request.text,
+            &synonyms,
+            completions_after,
+        ) else {
             return Ok(SearchResults::empty());
         };
         let mut matches = searcher.search(&plan.query, &AllMatches)?;

@@ -113,6 +113,21 @@ impl SuggestIndex {
         }
     }
 
+    /// Entries with every word of `words` (folded): those of the rarest word, checked for the
+    /// others, at most [`ENTRIES_SCANNED`] of them.
+    fn entries_with_all<'a>(&'a self, words: &'a [String]) -> impl Iterator<Item = &'a Entry> {
+        let rarest = words
+            .iter()
+            .map(|word| self.words.get(word).map_or(&[][..], Vec::as_slice))
+            .min_by_key(|postings| postings.len())
+            .unwrap_or(&[]);
+        rarest
+            .iter()
+            .take(ENTRIES_SCANNED)
+            .filter_map(|number| self.entries.get(*number as usize).and_then(Option::as_ref))
+            .filter(move |entry| words.iter().all(|word| entry.words.contains(word)))
+    }
+
     /// Words of names and popular names that begin with `prefix`, in texts with every `earlier`
     /// word (folded), the most frequent first: the word a citizen is typing after "seguro" is
     /// more likely "desemprego" than the catalogue's most frequent words in "des".
@@ -122,21 +137,17 @@ impl SuggestIndex {
         prefix: &str,
         wanted: usize,
     ) -> Vec<String> {
-        let Some(rarest) = earlier
-            .iter()
-            .map(|word| self.words.get(word).map_or(&[][..], Vec::as_slice))
-            .min_by_key(|postings| postings.len())
-        else {
+        if earlier.is_empty() {
             return Vec::new();
-        };
+        }
         let mut counts: HashMap<&str, usize> = HashMap::new();
-        let entries = rarest
-            .iter()
-            .take(ENTRIES_SCANNED)
-            .filter_map(|number| self.entries.get(*number as usize).and_then(Option::as_ref))
-            .filter(|entry| earlier.iter().all(|word| entry.words.contains(word)));
-        for entry in entries {
-            for word in entry.words.iter().filter(|w| w.starts_with(prefix)) {
+        for entry in self.entries_with_all(earlier) {
+            // The earlier words are in every entry: they would complete anything.
+            let completing = entry
+                .words
+                .iter()
+                .filter(|w| w.starts_with(prefix) && !earlier.contains(w));
+            for word in completing {
                 *counts.entry(word.as_str()).or_default() += 1;
             }
         }
@@ -178,18 +189,9 @@ impl SuggestIndex {
             for (_, postings) in range {
                 candidates.extend(postings.iter().filter_map(entry).take(ENTRIES_PER_WORD));
             }
-        } else if let Some(rarest) = whole
-            .iter()
-            .map(|word| self.words.get(word).map_or(&[][..], Vec::as_slice))
-            .min_by_key(|postings| postings.len())
-        {
-            // The earlier words' rarest one drives: each candidate must have all of them.
+        } else {
             candidates.extend(
-                rarest
-                    .iter()
-                    .take(ENTRIES_SCANNED)
-                    .filter_map(entry)
-                    .filter(|e| whole.iter().all(|w| e.words.contains(w)))
+                self.entries_with_all(whole)
                     .filter(|e| e.words.iter().any(|w| w.starts_with(prefix.as_str())))
                     .take(WORDS_READ * ENTRIES_PER_WORD),
             );
