@@ -14,35 +14,38 @@ pub struct QueryParams {
     errors: Vec<InvalidField>,
 }
 
+/// One name or value of a query string, decoded (`+` is a space); the lossy text when the bytes
+/// are not UTF-8.
+fn decode(raw: &str) -> Result<String, String> {
+    let spaced = raw.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
+    String::from_utf8(bytes)
+        .map_err(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
+}
+
 impl QueryParams {
     pub fn parse(query: &str, allowed: &[&str]) -> Self {
         let mut errors = Vec::new();
-        let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
-            Ok(pairs) => pairs,
-            Err(_) => {
-                errors.push(InvalidField::parameter(
-                    "",
-                    "invalid",
-                    "A query string não está codificada corretamente.",
-                ));
-                Vec::new()
-            }
-        };
-        // The decoder replaces bytes that are not UTF-8 with "�": a value the client did not send.
-        for part in query.split('&') {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for part in query.split('&').filter(|part| !part.is_empty()) {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            let decodes = |raw: &str| {
-                percent_encoding::percent_decode_str(raw)
-                    .decode_utf8()
-                    .is_ok()
+            // A byte that is not UTF-8 would otherwise be read as "�", a value the client did
+            // not send. The parameter is still known to be given: one error, not two.
+            let (name, value) = match (decode(name), decode(value)) {
+                (Ok(name), Ok(value)) => {
+                    pairs.push((name, value));
+                    continue;
+                }
+                (Ok(name), Err(value)) => (name, Some(value)),
+                (Err(name), _) => (name, None),
             };
-            if !decodes(name) || !decodes(value) {
-                let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-                errors.push(InvalidField::parameter(
-                    &name,
-                    "invalid",
-                    format!("O parâmetro `{name}` não está codificado em UTF-8."),
-                ));
+            errors.push(InvalidField::parameter(
+                &name,
+                "invalid",
+                format!("O parâmetro `{name}` não está codificado em UTF-8."),
+            ));
+            if let Some(value) = value {
+                pairs.push((name, value));
             }
         }
         for (index, (name, _)) in pairs.iter().enumerate() {
