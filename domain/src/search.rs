@@ -161,6 +161,13 @@ pub fn plain_text(text: &str) -> String {
                     .iter()
                     .position(|b| *b == b')')
                     .map_or(bytes.len(), |close| i + close + 1);
+                // A word right after the link is another word; punctuation stays attached.
+                if bytes
+                    .get(i)
+                    .is_some_and(|next| next.is_ascii_alphanumeric() || *next >= 0x80)
+                {
+                    out.push(b' ');
+                }
             }
             b'*' | b'_' | b'#' | b'[' | b'`' | b'\r' => out.push(b' '),
             _ => out.push(byte),
@@ -189,6 +196,7 @@ mod tests {
             plain_text("**Emita** a <b>certidão</b> [aqui](https://x.gov.br/a_b)."),
             "Emita a certidão aqui."
         );
+        assert_eq!(plain_text("[aqui](https://x)seguinte"), "aqui seguinte");
         // Entities, as the federal corpus writes spaces and ampersands.
         assert_eq!(
             plain_text("pobres.&nbsp;Ao se inscrever, P&amp;D &lt;ok&gt;"),
