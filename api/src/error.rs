@@ -402,3 +402,75 @@ impl From<crate::search::SearchError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every problem is documented on the page its `type` points to, with the status it has.
+    #[test]
+    fn every_problem_is_documented_with_its_status() {
+        let oauth = |status, error| ApiError::OAuth {
+            status,
+            error,
+            description: String::new(),
+            challenge: None,
+        };
+        let conflict = |code| ApiError::Conflict {
+            code,
+            detail: String::new(),
+        };
+        let unauthenticated = |code| ApiError::Unauthenticated {
+            code,
+            detail: String::new(),
+            challenge: String::new(),
+        };
+        let errors = [
+            ApiError::InvalidQuery(Vec::new()),
+            ApiError::InvalidBody(Vec::new()),
+            ApiError::InvalidCursor(Vec::new()),
+            ApiError::MalformedBody(String::new()),
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::NotFound(""),
+            ApiError::Gone,
+            ApiError::NoRoute,
+            ApiError::MethodNotAllowed {
+                allow: String::new(),
+            },
+            unauthenticated("unauthenticated"),
+            unauthenticated("invalid_token"),
+            ApiError::Forbidden(String::new()),
+            ApiError::PreconditionRequired,
+            ApiError::PreconditionFailed,
+            conflict("reference_changed"),
+            conflict("transition_not_allowed"),
+            conflict("published_service"),
+            conflict("in_use"),
+            conflict("protocol_already_rated"),
+            ApiError::ChecklistIncomplete(Vec::new()),
+            ApiError::TooManyRequests { retry_after_s: 1 },
+            ApiError::VoteLimit { retry_after_s: 1 },
+            ApiError::Busy { retry_after_s: 1 },
+            oauth(StatusCode::BAD_REQUEST, "invalid_request"),
+            oauth(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+            oauth(StatusCode::UNAUTHORIZED, "invalid_client"),
+            ApiError::Store(StoreError::Unavailable(String::new())),
+            ApiError::Store(StoreError::Conflict(String::new())),
+            ApiError::Internal(String::new()),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for error in &errors {
+            let problem = error.problem();
+            let documented = problem_type(&problem.code)
+                .unwrap_or_else(|| panic!("{} is not in PROBLEM_TYPES", problem.code));
+            assert_eq!(documented.status, problem.status, "{}", problem.code);
+            assert_eq!(documented.title, problem.title);
+            seen.insert(problem.code);
+        }
+        // And the page lists no problem the API never answers with.
+        for documented in PROBLEM_TYPES {
+            assert!(seen.contains(documented.code), "{}", documented.code);
+        }
+    }
+}
