@@ -1,3 +1,3 @@
 UPDATE search_synonyms
-SET terms = array_remove(array_remove(array_remove(terms, '2º via'), '2o via'), '2 via')
-WHERE terms @> '{"segunda via","2ª via"}'::text[];
+SET terms = '{"segunda via","2ª via","2a via",reemissão,"nova via"}'::text[]
+WHERE terms = '{"segunda via","2ª via","2a via",reemissão,"nova via","2º via"}'::text[];
