@@ -147,8 +147,8 @@ enum Union {
 }
 
 /// Builds the query; `None` when the text has no word at all.
-/// `completions_after(earlier, prefix)`: words of service names beginning with `prefix` that
-/// follow the `earlier` words (see [`super::suggest`]).
+/// `completions_after(earlier, prefix)`: words beginning with `prefix` in the service names that
+/// have every `earlier` word (see [`super::suggest`]).
 pub fn plan(
     searcher: &Searcher,
     fields: &Fields,
