@@ -851,6 +851,16 @@ async fn highlights_mark_the_matching_words_of_name_and_description() {
         "the passage is a piece of the description: {description}"
     );
 
+    // Matched by a popular name: it says so, and only where the name does not.
+    let body = search(&app, "dar entrada", "").await;
+    let popular = &item(&body, "solicitar-seguro-desemprego")["highlights"];
+    assert_eq!(popular["name"], "Solicitar seguro-desemprego");
+    assert_eq!(
+        popular["popular_name"],
+        "<mark>dar</mark> <mark>entrada</mark> no seguro-desemprego"
+    );
+    assert!(named.get("popular_name").is_none(), "{named}");
+
     // Stems match: the plural query marks the singular word.
     let body = search(&app, "certidões", "").await;
     assert_eq!(

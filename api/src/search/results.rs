@@ -44,6 +44,11 @@ pub struct Highlights {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "… a segunda via da <mark>certidão</mark> pode ser pedida …")]
     pub description: Option<String>,
+    /// The first popular name with a word searched, when the name has none: what the citizen
+    /// calls the service ("tirar a CNH" for "Obter a primeira habilitação").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "dar entrada no <mark>seguro-desemprego</mark>")]
+    pub popular_name: Option<String>,
 }
 
 pub struct SearchHit {
@@ -873,15 +878,25 @@ fn escape_into(text: &str, out: &mut String) {
 }
 
 fn highlights(doc: &Indexed, plan: &Plan) -> Highlights {
+    let marked = |text: &str| {
+        let marks = matching_words(text, plan, 0, None, usize::MAX);
+        (!marks.is_empty()).then(|| mark(text, 0, text.len(), &marks))
+    };
     let name = &doc.summary.name;
-    Highlights {
-        name: mark(
-            name,
-            0,
-            name.len(),
-            &matching_words(name, plan, 0, None, usize::MAX),
+    let (name, popular_name) = match marked(name) {
+        Some(name) => (name, None),
+        None => (
+            mark(name, 0, name.len(), &[]),
+            doc.summary
+                .popular_names
+                .iter()
+                .find_map(|popular| marked(popular)),
         ),
+    };
+    Highlights {
+        name,
         description: snippet(&doc.description, plan),
+        popular_name,
     }
 }
 
