@@ -73,13 +73,11 @@ fn fold_char(ch: char, out: &mut String) {
         return;
     }
     // Fullwidth forms ("ｃｐｆ", from some phone keyboards) are the ASCII they look like.
-    if let Some(ascii) = ('\u{FF01}'..='\u{FF5E}')
-        .contains(&ch)
-        .then(|| char::from_u32(ch as u32 - 0xFEE0))
-        .flatten()
-    {
-        out.push(ascii.to_ascii_lowercase());
-        return;
+    if ('\u{FF01}'..='\u{FF5E}').contains(&ch) {
+        if let Some(ascii) = char::from_u32(ch as u32 - 0xFEE0) {
+            out.push(ascii.to_ascii_lowercase());
+            return;
+        }
     }
     for lower in ch.to_lowercase() {
         let folded = match lower {
