@@ -18,6 +18,7 @@ from carta_client.models import (
     ServiceListItem,
     ServicePage,
     ServiceStatus,
+    SpellingCorrection,
     TokenRequest,
     TokenResponse,
 )
@@ -113,6 +114,11 @@ def main() -> None:
     assert any(s.id == target.id for s in search.items), f'searching "{target.name}" finds it'
     assert search.facets, "a search answers facets"
     print(f'search: "{target.name}" -> {search.total} matches')
+    typo = list_services.sync(client=client, q="habilitasao")
+    assert isinstance(typo, ServicePage), f"search: {typo}"
+    assert isinstance(typo.correction, SpellingCorrection), "a misspelt search says how it was read"
+    assert typo.correction.text == "habilitação", typo.correction
+    print(f'search: "habilitasao" read as "{typo.correction.text}"')
 
     for key in (str(target.id), target.slug):
         detail = get_service.sync(key, client=client)

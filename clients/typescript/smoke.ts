@@ -45,6 +45,9 @@ async function main(): Promise<void> {
   assert.ok(search.data.items.some((s) => s.id === target.id), `searching "${target.name}" finds it`);
   assert.ok(search.data.facets, "a search answers facets");
   console.log(`search: "${target.name}" -> ${search.data.total} matches`);
+  const typo = await api.GET("/v1/services", { params: { query: { q: "habilitasao" } } });
+  assert.equal(typo.data?.correction?.text, "habilitação", "a misspelt search says how it was read");
+  console.log(`search: "habilitasao" read as "${typo.data?.correction?.text}"`);
 
   for (const key of [target.id, target.slug]) {
     const detail = await api.GET("/v1/services/{id_or_slug}", { params: { path: { id_or_slug: key } } });

@@ -13,7 +13,7 @@ use carta_tests::{app, app_for, get, ok, slugs, state, Reply, TestDb};
 use diesel_async::SimpleAsyncConnection;
 use domain::service::{ServiceDraft, ServiceStatus};
 use persistence::seed;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// How long a change made behind the app's back may take to become searchable (the test apps
 /// follow the change log every 100 ms).
@@ -424,11 +424,31 @@ async fn a_misspelt_word_is_corrected() {
         item(&body, "primeira-habilitacao")["highlights"]["name"],
         "Obter a primeira <mark>habilitação</mark>"
     );
-    // One wrong letter in "vistoria".
-    let found = search_slugs(&app, "vistorja").await;
+    // The answer says how the text was read, spelt as the catalogue spells it.
+    assert_eq!(
+        body["correction"],
+        json!({"text": "habilitação",
+               "words": [{"typed": "habilitasao", "read_as": "habilitação"}]})
+    );
+    // One wrong letter in "vistoria"; the rest of the text is kept as typed, and the word read
+    // takes the case of the word typed.
+    let body = search(&app, "Agendar  VISTORJA", "").await;
+    let found = slugs(&body);
     assert_eq!(found[0], "agendar-vistoria-veicular", "{found:?}");
-    // A word nothing resembles finds nothing.
-    assert_eq!(search(&app, "xyzwqkj", "").await["total"], 0);
+    assert_eq!(
+        body["correction"],
+        json!({"text": "Agendar  VISTORIA",
+               "words": [{"typed": "VISTORJA", "read_as": "VISTORIA"}]})
+    );
+    // Known words are not corrected, nor is a word being typed that known words begin with.
+    for text in ["renovar cnh", "habilitação", "agendar vist"] {
+        let body = search(&app, text, "").await;
+        assert!(body.get("correction").is_none(), "{text}: {body}");
+    }
+    // A word nothing resembles finds nothing, and is not corrected.
+    let body = search(&app, "xyzwqkj", "").await;
+    assert_eq!(body["total"], 0);
+    assert!(body.get("correction").is_none(), "{body}");
 }
 
 #[actix_web::test]

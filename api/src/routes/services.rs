@@ -14,7 +14,7 @@ use crate::pagination::{self, PAGE_PARAMETERS};
 use crate::popularity::DependsOnPopularity;
 use crate::query::{FeedRead, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_answer, cached_reply, list_key, remember_page};
-use crate::search::{Facets, Highlights, SearchRequest};
+use crate::search::{Facets, Highlights, SearchRequest, SpellingCorrection};
 use crate::AppState;
 
 /// Filters combine with AND.
@@ -181,6 +181,10 @@ pub struct ServicePage {
     /// With `q` only: counts per filter value among the matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facets: Option<Facets>,
+    /// With `q` only, when some of its words are not in the catalogue and were read as known
+    /// ones (a typo): how the text was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<SpellingCorrection>,
 }
 
 /// List or search published services.
@@ -266,6 +270,7 @@ pub async fn list_services(
                     page: page.page,
                     per_page: page.per_page,
                     facets: None,
+                    correction: None,
                 };
                 Ok((pagination::project(body, fields.as_deref())?, Some(link)))
             })
@@ -297,6 +302,7 @@ pub async fn list_services(
             page: page.page,
             per_page: page.per_page,
             facets: Some(results.facets),
+            correction: results.correction,
         };
         Ok((pagination::project(body, fields.as_deref())?, Some(link)))
     }))

@@ -35,7 +35,8 @@ use uuid::Uuid;
 
 pub use follow::{build, spawn_follower};
 pub use results::{
-    CachedPage, FacetValue, Facets, Highlights, SearchHit, SearchRequest, SearchResults,
+    CachedPage, CorrectedWord, FacetValue, Facets, Highlights, SearchHit, SearchRequest,
+    SearchResults, SpellingCorrection,
 };
 pub use suggest::Suggestion;
 

@@ -44,6 +44,17 @@ pub struct Plan {
     pub stems: HashSet<String>,
     /// Folded multi-word alternatives (synonyms), as stem sequences.
     pub phrases: Vec<Vec<String>>,
+    /// The words the catalogue does not know that were read as known ones, in text order.
+    pub corrections: Vec<Correction>,
+}
+
+/// A word of the text the catalogue does not know, read as the words one or two edits away.
+pub struct Correction {
+    /// Byte range of the word in the text searched.
+    pub start: usize,
+    pub end: usize,
+    /// The most frequent of the words it was read as (folded): what a front end shows.
+    pub read_as: String,
 }
 
 /// Letters at the end of a stem that may differ from its word (plural rules rewrite at most
@@ -173,6 +184,7 @@ pub fn plan(
     let stems: Vec<String> = words.iter().map(|w| w.stem.clone()).collect();
 
     let mut slots: Vec<Slot> = Vec::new();
+    let mut corrections = Vec::new();
     let mut index = 0;
     while index < words.len() {
         if let Some((len, group)) = synonyms.longest_at(&stems[index..]) {
@@ -223,7 +235,15 @@ pub fn plan(
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".
         if !known && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
-            for correction in corrections(searcher, fields.words, &word.folded) {
+            let close = close_words(searcher, fields.words, &word.folded);
+            if let Some(most_frequent) = close.first() {
+                corrections.push(Correction {
+                    start: word.start,
+                    end: word.end,
+                    read_as: most_frequent.clone(),
+                });
+            }
+            for correction in close {
                 alternatives.push(Alternative {
                     stems: vec![analysis::stem(&correction)],
                     weight: CORRECTION_WEIGHT,
@@ -286,6 +306,7 @@ pub fn plan(
         relaxed,
         stems: highlight_stems,
         phrases,
+        corrections,
     })
 }
 
@@ -478,8 +499,9 @@ fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery, wanted: usi
     found.into_iter().map(|(term, _)| term).collect()
 }
 
-/// Known words one or two edits away from a word the index does not know.
-fn corrections(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
+/// Known words one or two edits away from a word the index does not know, the most frequent
+/// first.
+fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
     let len = folded.chars().count();
     let term = Term::from_field_text(field, folded);
     let close = expand(

@@ -11,7 +11,8 @@ use domain::taxonomy::{ChannelTypeCode, SegmentCode};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -87,6 +88,28 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     pub total: u64,
     pub facets: Facets,
+    pub correction: Option<SpellingCorrection>,
+}
+
+/// How a search read words the catalogue does not know: each as the most frequent known word one
+/// edit away (two for words of 8+ letters). The search also looks for the other close words.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct SpellingCorrection {
+    /// The text searched with each of those words replaced, as the catalogue spells it, in the
+    /// case it was typed in: what a front end shows as "Mostrando resultados para …".
+    #[schema(example = "segunda via passaporte")]
+    pub text: String,
+    /// The words read as others, in the order typed.
+    pub words: Vec<CorrectedWord>,
+}
+
+/// A word as typed, and the known word it was read as.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct CorrectedWord {
+    #[schema(example = "pasaporte")]
+    pub typed: String,
+    #[schema(example = "passaporte")]
+    pub read_as: String,
 }
 
 impl SearchResults {
@@ -95,6 +118,7 @@ impl SearchResults {
             hits: Vec::new(),
             total: 0,
             facets: Facets::default(),
+            correction: None,
         }
     }
 }
@@ -682,6 +706,9 @@ impl SearchIndex {
         }
         let facets = counts.facets(&store, &request.filter, &resolved);
         let total = hits.len() as u64;
+        let correction = correction(&request.text, &plan, |folded| {
+            spelling(&searcher, self.fields.words, &store, folded)
+        });
 
         let name = |hit: &Hit| doc_at(hit.ord).map(|doc| (&doc.name_key, doc.summary.id));
         let updated =
@@ -754,8 +781,118 @@ impl SearchIndex {
             hits: page,
             total,
             facets,
+            correction,
         })
     }
+}
+
+/// `text` as the plan read it, when it corrected some of its words; `spell` gives a folded
+/// word's written form.
+fn correction(
+    text: &str,
+    plan: &Plan,
+    spell: impl Fn(&str) -> String,
+) -> Option<SpellingCorrection> {
+    if plan.corrections.is_empty() {
+        return None;
+    }
+    let mut read = String::with_capacity(text.len() + 8);
+    let mut words = Vec::with_capacity(plan.corrections.len());
+    let mut cursor = 0;
+    for correction in &plan.corrections {
+        let typed = text.get(correction.start..correction.end)?;
+        let read_as = in_the_case_of(typed, spell(&correction.read_as));
+        read.push_str(text.get(cursor..correction.start)?);
+        read.push_str(&read_as);
+        cursor = correction.end;
+        words.push(CorrectedWord {
+            typed: typed.to_owned(),
+            read_as,
+        });
+    }
+    read.push_str(text.get(cursor..)?);
+    Some(SpellingCorrection { text: read, words })
+}
+
+/// `form` capitalised, or in capitals, when `typed` was.
+fn in_the_case_of(typed: &str, form: String) -> String {
+    let mut letters = typed.chars().filter(|c| c.is_alphabetic());
+    let Some(first) = letters.next() else {
+        return form;
+    };
+    let mut rest = letters.peekable();
+    let has_more = rest.peek().is_some();
+    match (
+        first.is_uppercase(),
+        has_more && rest.all(char::is_uppercase),
+    ) {
+        (true, true) => form.to_uppercase(),
+        (true, false) => {
+            let mut chars = form.chars();
+            chars.next().map_or(form.clone(), |initial| {
+                initial.to_uppercase().chain(chars).collect()
+            })
+        }
+        (false, _) => form,
+    }
+}
+
+/// Services read for how the catalogue writes a word.
+const SPELLING_SAMPLE: usize = 16;
+
+/// How the catalogue writes the folded word `folded` (of the `words` field): as the first
+/// services that have it in a name, popular name or description do, in lowercase unless they
+/// all write it in capitals (an acronym); `folded` itself when only keywords have it.
+fn spelling(searcher: &tantivy::Searcher, field: Field, store: &Store, folded: &str) -> String {
+    let term = Term::from_field_text(field, folded);
+    let mut capitals = None;
+    let mut read = 0;
+    for segment in searcher.segment_readers() {
+        let Ok(ords) = segment.fast_fields().u64("ord") else {
+            continue;
+        };
+        let Ok(index) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED && read < SPELLING_SAMPLE {
+            read += 1;
+            let indexed = ords
+                .first(doc)
+                .and_then(|ord| store.docs.get(ord as usize))
+                .and_then(Option::as_deref);
+            if let Some(form) = indexed.and_then(|indexed| written_form(indexed, folded)) {
+                if form.chars().any(char::is_lowercase) {
+                    return form.to_lowercase();
+                }
+                capitals.get_or_insert_with(|| form.to_owned());
+            }
+            doc = postings.advance();
+        }
+    }
+    capitals.unwrap_or_else(|| folded.to_owned())
+}
+
+/// The first word of the service's name, popular names, acronym or description that folds to
+/// `folded`, as written there.
+fn written_form<'a>(doc: &'a Indexed, folded: &str) -> Option<&'a str> {
+    let summary = &doc.summary;
+    std::iter::once(summary.name.as_str())
+        .chain(summary.popular_names.iter().map(String::as_str))
+        .chain(summary.acronym.as_deref())
+        .chain(std::iter::once(doc.description.as_str()))
+        .find_map(|text| {
+            let mut scanner = analysis::Scanner::new(text);
+            while let Some((start, end, word)) = scanner.next_word() {
+                if word == folded {
+                    return text.get(start..end);
+                }
+            }
+            None
+        })
 }
 
 /// Keeps the hits that may be among the first `end` when ordered by `key` (in `order`) and then
@@ -1034,6 +1171,7 @@ mod tests {
             relaxed: None,
             stems: stems(words).into_iter().collect(),
             phrases: phrases.iter().map(|phrase| stems(phrase)).collect(),
+            corrections: Vec::new(),
         }
     }
 
@@ -1042,6 +1180,16 @@ mod tests {
             .into_iter()
             .map(|(start, end)| &text[start..end])
             .collect()
+    }
+
+    #[test]
+    fn a_word_read_as_another_takes_the_case_it_was_typed_in() {
+        assert_eq!(in_the_case_of("agua", "água".into()), "água");
+        assert_eq!(in_the_case_of("Agua", "água".into()), "Água");
+        assert_eq!(in_the_case_of("AGUA", "água".into()), "ÁGUA");
+        // One capital is a capitalised word, not an acronym.
+        assert_eq!(in_the_case_of("A", "à".into()), "À");
+        assert_eq!(in_the_case_of("cpff", "CPF".into()), "CPF");
     }
 
     #[test]
