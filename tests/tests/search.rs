@@ -1141,6 +1141,44 @@ async fn suggest_completes_names_and_popular_names() {
 }
 
 #[actix_web::test]
+async fn suggest_reads_misspelt_words_when_nothing_completes_them() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let texts = |items: Vec<Value>| -> Vec<String> {
+        items
+            .iter()
+            .map(|s| s["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A misspelt last word, alone: read as what begins the most words ("habilitac…").
+    let found = texts(suggest(&app, "habilitas").await);
+    assert!(
+        found.contains(&"Obter a primeira habilitação".to_owned()),
+        "{found:?}"
+    );
+    // After earlier words, as what begins the words of the texts that have them.
+    let found = texts(suggest(&app, "agendar vistorj").await);
+    assert_eq!(found[0], "Agendar vistoria veicular", "{found:?}");
+    // A misspelt earlier word, read as the most frequent word one edit away.
+    let found = texts(suggest(&app, "solicitr seguro").await);
+    assert!(
+        found
+            .iter()
+            .any(|text| fold(text).contains("seguro-desemprego")),
+        "{found:?}"
+    );
+    // What completes as typed is never replaced by a reading.
+    let found = texts(suggest(&app, "vist").await);
+    assert!(
+        found.iter().all(|text| fold(text).contains("vist")),
+        "{found:?}"
+    );
+    // Short prefixes and words nothing resembles are not read as others.
+    assert!(suggest(&app, "visj").await.is_empty());
+    assert!(suggest(&app, "xyzwq").await.is_empty());
+}
+
+#[actix_web::test]
 async fn suggest_honours_its_limit() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;

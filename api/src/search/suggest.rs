@@ -5,7 +5,7 @@
 //! request reads a bounded number of entries from each, so it stays cheap on every keystroke
 //! however large the catalogue.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 
 use domain::service::ServiceSummary;
@@ -66,11 +66,7 @@ impl SuggestIndex {
                 .map(|name| (name.as_str(), SuggestionKind::PopularName)),
         );
         for (text, kind) in texts {
-            let words: Vec<String> = analysis::words_stemming(text, |_| false)
-                .into_iter()
-                .filter(|w| w.position.is_some())
-                .map(|w| w.folded)
-                .collect();
+            let words: Vec<String> = content_words(text).map(|w| w.folded).collect();
             if words.is_empty() {
                 continue;
             }
@@ -161,11 +157,7 @@ impl SuggestIndex {
     }
 
     fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
-        let words: Vec<String> = analysis::words_stemming(typed, |_| false)
-            .into_iter()
-            .filter(|w| w.position.is_some())
-            .map(|w| w.folded)
-            .collect();
+        let words: Vec<String> = content_words(typed).map(|w| w.folded).collect();
         let Some((prefix, whole)) = words.split_last() else {
             return Vec::new();
         };
@@ -181,12 +173,7 @@ impl SuggestIndex {
             .collect();
         // Texts with a word completing the last one typed and every earlier word.
         if whole.is_empty() {
-            let range = self
-                .words
-                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-                .take_while(|(word, _)| word.starts_with(prefix.as_str()))
-                .take(WORDS_READ);
-            for (_, postings) in range {
+            for (_, postings) in self.words_beginning(prefix).take(WORDS_READ) {
                 candidates.extend(postings.iter().filter_map(entry).take(ENTRIES_PER_WORD));
             }
         } else {
@@ -217,14 +204,182 @@ impl SuggestIndex {
     }
 }
 
+/// Words shorter than this are not read as others: too many short words are one edit apart.
+const MIN_TYPO_LEN: usize = 4;
+/// The same for the last word, a prefix: one edit from a short prefix opens far more words
+/// ("nasc" is one deletion from "nac", which begins "nacional").
+const MIN_PREFIX_TYPO_LEN: usize = 5;
+/// Texts with the earlier words read for what a misspelt last word could be: enough to
+/// find the frequent words, few enough for a keystroke.
+const CONTEXT_SAMPLE: usize = 1_000;
+/// Words read per variant of a misspelt prefix.
+const WORDS_PER_VARIANT: usize = 16;
+
+impl SuggestIndex {
+    /// `typed` with its misspelt words read as words of names and popular names one edit away:
+    /// an unknown earlier word as the most frequent such word, the last one (a prefix) as what
+    /// begins the most words of the texts that have the earlier words ("seguro desenp" as
+    /// "seguro desemp"), or of all texts when it is alone ("sertid" as "certid"). `None` when no
+    /// word could be read so.
+    fn read_as_known(&self, typed: &str) -> Option<String> {
+        let words: Vec<analysis::Word> = content_words(typed).collect();
+        let (last, whole) = words.split_last()?;
+        let mut read_as: Vec<(&analysis::Word, String)> = Vec::new();
+        let mut earlier = Vec::with_capacity(whole.len());
+        for word in whole {
+            let misspelt = !self.words.contains_key(&word.folded)
+                && word.folded.chars().count() >= MIN_TYPO_LEN;
+            let best = misspelt
+                .then(|| {
+                    one_edit_away(&word.folded)
+                        .into_iter()
+                        .filter_map(|variant| {
+                            let frequency = self.words.get(&variant).map_or(0, Vec::len);
+                            (frequency > 0).then_some((frequency, variant))
+                        })
+                        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
+                })
+                .flatten();
+            match best {
+                Some((_, variant)) => {
+                    earlier.push(variant.clone());
+                    read_as.push((word, variant));
+                }
+                None => earlier.push(word.folded.clone()),
+            }
+        }
+        if last.folded.chars().count() >= MIN_PREFIX_TYPO_LEN {
+            let mut variants: HashSet<String> = one_edit_away(&last.folded).into_iter().collect();
+            variants.insert(last.folded.clone());
+            let mut frequency: HashMap<&str, usize> = HashMap::new();
+            if earlier.is_empty() {
+                for variant in &variants {
+                    frequency.insert(variant, self.frequency_of_words_beginning(variant));
+                }
+            } else {
+                let mut words_in_context: HashMap<&str, usize> = HashMap::new();
+                for entry in self.entries_with_all(&earlier).take(CONTEXT_SAMPLE) {
+                    for word in &entry.words {
+                        *words_in_context.entry(word).or_default() += 1;
+                    }
+                }
+                for (word, count) in words_in_context {
+                    for prefix in prefixes_near_length(word, last.folded.chars().count()) {
+                        if let Some(variant) = variants.get(prefix) {
+                            *frequency.entry(variant).or_default() += count;
+                        }
+                    }
+                }
+            }
+            // The prefix as typed wins whenever it begins some word.
+            let typed_prefix = frequency.get(last.folded.as_str()).copied().unwrap_or(0);
+            let best = frequency
+                .into_iter()
+                .filter(|(_, count)| *count > 0)
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)));
+            if let (0, Some((variant, _))) = (typed_prefix, best) {
+                read_as.push((last, variant.to_owned()));
+            }
+        }
+        if read_as.is_empty() {
+            return None;
+        }
+        let mut read = String::with_capacity(typed.len() + 4);
+        let mut cursor = 0;
+        for (word, variant) in read_as {
+            read.push_str(typed.get(cursor..word.start)?);
+            read.push_str(&variant);
+            cursor = word.end;
+        }
+        read.push_str(typed.get(cursor..)?);
+        Some(read)
+    }
+
+    fn words_beginning<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Vec<u32>)> {
+        self.words
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(word, _)| word.starts_with(prefix))
+    }
+
+    /// Entries of the (at most [`WORDS_PER_VARIANT`]) words beginning with `prefix`.
+    fn frequency_of_words_beginning(&self, prefix: &str) -> usize {
+        self.words_beginning(prefix)
+            .take(WORDS_PER_VARIANT)
+            .map(|(_, entries)| entries.len())
+            .sum()
+    }
+}
+
+/// The words of `text` but stopwords, folded, not stemmed.
+fn content_words(text: &str) -> impl Iterator<Item = analysis::Word> {
+    analysis::words_stemming(text, |_| false)
+        .into_iter()
+        .filter(|w| w.position.is_some())
+}
+
+/// The prefixes of `word` one letter shorter, as long, and one letter longer than `length`
+/// letters: those a prefix of that length one edit away could be.
+fn prefixes_near_length(word: &str, length: usize) -> impl Iterator<Item = &str> {
+    let ends: Vec<usize> = word
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain([word.len()])
+        .collect();
+    (length.saturating_sub(1)..=length + 1).filter_map(move |letters| {
+        ends.get(letters)
+            .filter(|_| letters > 0)
+            .map(|end| &word[..*end])
+    })
+}
+
+/// Every string one deletion, transposition, substitution or insertion away from `word`, in the
+/// alphabet of folded words.
+fn one_edit_away(word: &str) -> Vec<String> {
+    const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+    let chars: Vec<char> = word.chars().collect();
+    let with = |build: &dyn Fn(&mut Vec<char>)| -> String {
+        let mut variant = chars.clone();
+        build(&mut variant);
+        variant.into_iter().collect()
+    };
+    let mut variants = Vec::with_capacity((chars.len() * 2 + 1) * (ALPHABET.len() + 1));
+    for at in 0..chars.len() {
+        variants.push(with(&|v| {
+            v.remove(at);
+        }));
+        if at + 1 < chars.len() && chars[at] != chars[at + 1] {
+            variants.push(with(&|v| v.swap(at, at + 1)));
+        }
+        for letter in ALPHABET.chars().filter(|letter| *letter != chars[at]) {
+            variants.push(with(&|v| v[at] = letter));
+        }
+    }
+    for at in 0..=chars.len() {
+        for letter in ALPHABET.chars() {
+            variants.push(with(&|v| v.insert(at, letter)));
+        }
+    }
+    variants.sort_unstable();
+    variants.dedup();
+    variants
+}
+
 impl SearchIndex {
-    /// At most `limit` names and popular names completing `typed`.
+    /// At most `limit` names and popular names completing `typed`; when nothing does, what
+    /// completes it with its misspelt words read as known ones.
     pub fn suggest(&self, typed: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
-        Ok(self
-            .store
-            .read()
-            .map_err(|_| SearchError::Poisoned)?
+        let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
+        let found = store.suggest.suggest(typed, limit);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        Ok(store
             .suggest
-            .suggest(typed, limit))
+            .read_as_known(typed)
+            .map(|read| store.suggest.suggest(&read, limit))
+            .unwrap_or_default())
     }
 }
