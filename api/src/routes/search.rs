@@ -50,7 +50,8 @@ pub struct Suggestions {
 ///
 /// At most 10 names and popular names of published services for what was typed so far: earlier
 /// words whole, the last one as a prefix, accents and case ignored. Texts starting with what was
-/// typed come first.
+/// typed come first. When nothing completes it, misspelt words are read as words of the names
+/// one edit away ("seguro desenp" as "seguro desemp").
 #[utoipa::path(
     tag = "services",
     params(SuggestQuery),
