@@ -909,6 +909,59 @@ async fn highlights_mark_the_matching_words_of_name_and_description() {
 }
 
 #[actix_web::test]
+async fn a_hit_matched_only_by_a_keyword_or_its_steps_says_where() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // "autoescola" is only a keyword of the first driving licence.
+    let body = search(&app, "autoescola", "").await;
+    let highlights = &item(&body, "primeira-habilitacao")["highlights"];
+    assert_eq!(
+        highlights["keyword"], "<mark>autoescola</mark>",
+        "{highlights}"
+    );
+    assert!(highlights.get("details").is_none(), "{highlights}");
+    // The acronym is searched and shown as a popular name.
+    let body = search(&app, "ppd", "").await;
+    let highlights = &item(&body, "primeira-habilitacao")["highlights"];
+    assert_eq!(highlights["popular_name"], "<mark>PPD</mark>", "{highlights}");
+    // Brucellosis is only in the documents the animal transit permit asks for.
+    let body = search(&app, "brucelose", "").await;
+    let highlights = &item(&body, "emitir-gta")["highlights"];
+    let details = highlights["details"].as_str().unwrap();
+    assert_eq!(marked(details), ["brucelose"], "{details}");
+    assert!(highlights.get("keyword").is_none(), "{highlights}");
+    // Every hit says why it matched; keywords and steps only when nothing shown before does.
+    for text in [
+        "autoescola",
+        "brucelose",
+        "alvará",
+        "cnh",
+        "dar entrada",
+        "biometria",
+    ] {
+        let body = search(&app, text, "").await;
+        for hit in body["items"].as_array().unwrap() {
+            let highlights = &hit["highlights"];
+            let shown = |field: &str| {
+                highlights[field]
+                    .as_str()
+                    .is_some_and(|t| t.contains("<mark>"))
+            };
+            let before = shown("name") || shown("popular_name") || shown("description");
+            assert!(
+                before || shown("keyword") || shown("details"),
+                "{text}: {highlights}"
+            );
+            assert_eq!(
+                before,
+                highlights.get("keyword").is_none() && highlights.get("details").is_none(),
+                "{text}: {highlights}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
 async fn highlights_escape_html() {
     let db = TestDb::seeded().await;
     let state = state(&db).await;

@@ -118,9 +118,11 @@ fn schema() -> (Schema, Fields) {
         ord: builder.add_u64_field("ord", FAST),
         name: builder.add_text_field("name", stemmed.clone()),
         popular: builder.add_text_field("popular", stemmed.clone()),
-        keywords: builder.add_text_field("keywords", stemmed.clone()),
+        // Keywords and details are also stored (compressed, not in `Store`): only the hits that
+        // matched nothing else shown read them, to say why they matched.
+        keywords: builder.add_text_field("keywords", stemmed.clone().set_stored()),
         description: builder.add_text_field("description", stemmed.clone()),
-        details: builder.add_text_field("details", stemmed_without_positions),
+        details: builder.add_text_field("details", stemmed_without_positions.set_stored()),
         words: builder.add_text_field("words", folded),
     };
     (builder.build(), fields)

@@ -11,7 +11,7 @@ use domain::taxonomy::{ChannelTypeCode, SegmentCode};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -45,11 +45,29 @@ pub struct Highlights {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "… a segunda via da <mark>certidão</mark> pode ser pedida …")]
     pub description: Option<String>,
-    /// The first popular name with a word searched, when the name has none: what the citizen
-    /// calls the service ("tirar a CNH" for "Obter a primeira habilitação").
+    /// The first popular name (or the acronym) with a word searched, when the name has none:
+    /// what the citizen calls the service ("tirar a CNH" for "Obter a primeira habilitação").
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "dar entrada no <mark>seguro-desemprego</mark>")]
     pub popular_name: Option<String>,
+    /// The first keyword with a word searched, when neither the name, the popular names nor the
+    /// description has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "<mark>passaporte</mark> vencido")]
+    pub keyword: Option<String>,
+    /// A passage of the requesters, requirements, steps, documents, costs and channels with the
+    /// first word searched, when nothing above has one: the service asks for what was searched
+    /// ("tirar passaporte" finds a service whose documents include the passport).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "… Documento de identidade ou <mark>passaporte</mark> …")]
+    pub details: Option<String>,
+}
+
+impl Highlights {
+    /// Whether the name, popular names and description say nothing of why the hit matched.
+    fn mark_nothing(&self) -> bool {
+        self.popular_name.is_none() && self.description.is_none() && !self.name.contains("<mark>")
+    }
 }
 
 pub struct SearchHit {
@@ -772,9 +790,15 @@ impl SearchIndex {
         let page = hits
             .into_iter()
             .filter_map(|hit| doc_at(hit.ord))
-            .map(|doc| SearchHit {
-                highlights: highlights(doc, &plan),
-                summary: doc.summary.clone(),
+            .map(|doc| {
+                let mut highlights = highlights(doc, &plan);
+                if highlights.mark_nothing() {
+                    self.highlight_stored(&searcher, doc.summary.id, &plan, &mut highlights);
+                }
+                SearchHit {
+                    highlights,
+                    summary: doc.summary.clone(),
+                }
             })
             .collect();
         Ok(SearchResults {
@@ -784,6 +808,56 @@ impl SearchIndex {
             correction,
         })
     }
+}
+
+impl SearchIndex {
+    /// Fills `keyword`, or else `details`, from the texts tantivy stores for the service `id`.
+    fn highlight_stored(
+        &self,
+        searcher: &tantivy::Searcher,
+        id: Uuid,
+        plan: &Plan,
+        highlights: &mut Highlights,
+    ) {
+        let Some(stored) = stored_document(searcher, self.fields.id, id) else {
+            return;
+        };
+        let texts = |field: Field| stored.get_all(field).filter_map(|value| value.as_str());
+        highlights.keyword = texts(self.fields.keywords).find_map(|keyword| {
+            let marks = matching_words(keyword, plan, 0, None, usize::MAX);
+            (!marks.is_empty()).then(|| mark(keyword, 0, keyword.len(), &marks))
+        });
+        if highlights.keyword.is_none() {
+            highlights.details =
+                texts(self.fields.details).find_map(|details| snippet(details, plan));
+        }
+    }
+}
+
+/// The live stored document of the service `id`.
+fn stored_document(
+    searcher: &tantivy::Searcher,
+    id_field: Field,
+    id: Uuid,
+) -> Option<tantivy::TantivyDocument> {
+    let term = Term::from_field_text(id_field, &id.to_string());
+    for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
+        let Ok(index) = segment.inverted_index(id_field) else {
+            continue;
+        };
+        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                let address = tantivy::DocAddress::new(ordinal as SegmentOrdinal, doc);
+                return searcher.doc(address).ok();
+            }
+            doc = postings.advance();
+        }
+    }
+    None
 }
 
 /// `text` as the plan read it, when it corrected some of its words; `spell` gives a folded
@@ -1024,9 +1098,11 @@ fn highlights(doc: &Indexed, plan: &Plan) -> Highlights {
         Some(name) => (name, None),
         None => (
             mark(name, 0, name.len(), &[]),
+            // The acronym is searched as a popular name ("CAT").
             doc.summary
                 .popular_names
                 .iter()
+                .chain(doc.summary.acronym.iter())
                 .find_map(|popular| marked(popular)),
         ),
     };
@@ -1034,6 +1110,8 @@ fn highlights(doc: &Indexed, plan: &Plan) -> Highlights {
         name,
         description: snippet(&doc.description, plan),
         popular_name,
+        keyword: None,
+        details: None,
     }
 }
 
