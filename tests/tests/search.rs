@@ -440,6 +440,11 @@ async fn a_misspelt_word_is_corrected() {
         json!({"text": "Agendar  VISTORIA",
                "words": [{"typed": "VISTORJA", "read_as": "VISTORIA"}]})
     );
+    // The text read is trimmed: a trailing space only says the last word is finished.
+    assert_eq!(
+        search(&app, "habilitasao ", "").await["correction"]["text"],
+        "habilitação"
+    );
     // Known words are not corrected, nor is a word being typed that known words begin with.
     for text in ["renovar cnh", "habilitação", "agendar vist"] {
         let body = search(&app, text, "").await;
@@ -923,7 +928,10 @@ async fn a_hit_matched_only_by_a_keyword_or_its_steps_says_where() {
     // The acronym is searched and shown as a popular name.
     let body = search(&app, "ppd", "").await;
     let highlights = &item(&body, "primeira-habilitacao")["highlights"];
-    assert_eq!(highlights["popular_name"], "<mark>PPD</mark>", "{highlights}");
+    assert_eq!(
+        highlights["popular_name"], "<mark>PPD</mark>",
+        "{highlights}"
+    );
     // Brucellosis is only in the documents the animal transit permit asks for.
     let body = search(&app, "brucelose", "").await;
     let highlights = &item(&body, "emitir-gta")["highlights"];
@@ -1197,38 +1205,57 @@ async fn suggest_completes_names_and_popular_names() {
 async fn suggest_reads_misspelt_words_when_nothing_completes_them() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
-    let texts = |items: Vec<Value>| -> Vec<String> {
-        items
-            .iter()
-            .map(|s| s["text"].as_str().unwrap().to_owned())
-            .collect()
+    let answer = |typed: &str| {
+        let uri = format!("/v1/search/suggest?q={}", enc(typed));
+        let app = &app;
+        async move {
+            let body = ok(app, &uri).await;
+            let texts: Vec<String> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["text"].as_str().unwrap().to_owned())
+                .collect();
+            (texts, body.get("read_as").cloned())
+        }
     };
-    // A misspelt last word, alone: read as what begins the most words ("habilitac…").
-    let found = texts(suggest(&app, "habilitas").await);
-    assert!(
-        found.contains(&"Obter a primeira habilitação".to_owned()),
-        "{found:?}"
-    );
-    // After earlier words, as what begins the words of the texts that have them.
-    let found = texts(suggest(&app, "agendar vistorj").await);
-    assert_eq!(found[0], "Agendar vistoria veicular", "{found:?}");
-    // A misspelt earlier word, read as the most frequent word one edit away.
-    let found = texts(suggest(&app, "solicitr seguro").await);
+    // A misspelt last word, alone: read as what begins the most words, an edit that keeps its
+    // length before a deletion ("habilitac", not "habilita").
+    let (found, read_as) = answer("habilitas").await;
+    assert_eq!(found[0], "Obter a primeira habilitação", "{found:?}");
+    assert_eq!(read_as, Some(json!("habilitac")));
+    // After earlier words, as what begins the most words of the texts that have them: the
+    // catalogue's most frequent reading of "desemv" would not follow "credito".
+    let (found, read_as) = answer("credito desemv").await;
     assert!(
         found
             .iter()
-            .any(|text| fold(text).contains("seguro-desemprego")),
+            .any(|t| fold(t).contains("credito desenvolve mt")),
         "{found:?}"
     );
-    // What completes as typed is never replaced by a reading.
-    let found = texts(suggest(&app, "vist").await);
+    assert_eq!(read_as, Some(json!("credito desenv")));
+    let (found, _) = answer("agendar vistorj").await;
+    assert_eq!(found[0], "Agendar vistoria veicular", "{found:?}");
+    // A misspelt earlier word, read as the most frequent word one edit away.
+    let (found, read_as) = answer("solicitr seguro").await;
     assert!(
-        found.iter().all(|text| fold(text).contains("vist")),
+        found.iter().any(|t| fold(t).contains("seguro-desemprego")),
         "{found:?}"
     );
+    assert_eq!(read_as, Some(json!("solicitar seguro")));
+    // What completes as typed is not read: no `read_as`.
+    let (found, read_as) = answer("vistor").await;
+    assert!(
+        found.iter().all(|t| fold(t).contains("vistor")),
+        "{found:?}"
+    );
+    assert_eq!(read_as, None);
+    // A last word the catalogue's words begin with is unfinished, not misspelt, even where
+    // nothing completes it after the earlier words.
+    assert_eq!(answer("agendar pagar").await, (vec![], None));
     // Short prefixes and words nothing resembles are not read as others.
-    assert!(suggest(&app, "visj").await.is_empty());
-    assert!(suggest(&app, "xyzwq").await.is_empty());
+    assert_eq!(answer("visj").await, (vec![], None));
+    assert_eq!(answer("xyzwq").await, (vec![], None));
 }
 
 #[actix_web::test]

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiResult, Problem};
 use crate::query::{QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_answer, list_key};
-use crate::search::Suggestion;
+use crate::search::{Suggested, Suggestion};
 use crate::AppState;
 
 const MAX_SUGGESTIONS: u32 = 10;
@@ -44,14 +44,20 @@ impl QueryModel for SuggestParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Suggestions {
     pub items: Vec<Suggestion>,
+    /// When nothing completed `q` as typed: the text the items complete, its misspelt words read
+    /// as words of names one edit away ("seguro desenp" read as "seguro desemp"). A front end
+    /// that marks the typed part of each item marks this one instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "seguro desemp")]
+    pub read_as: Option<String>,
 }
 
 /// Autocomplete.
 ///
 /// At most 10 names and popular names of published services for what was typed so far: earlier
 /// words whole, the last one as a prefix, accents and case ignored. Texts starting with what was
-/// typed come first. When nothing completes it, misspelt words are read as words of the names
-/// one edit away ("seguro desenp" as "seguro desemp").
+/// typed come first. When nothing completes it, its misspelt words are read as words of names
+/// and popular names one edit away ("seguro desenp" as "seguro desemp"), and `read_as` says so.
 #[utoipa::path(
     tag = "services",
     params(SuggestQuery),
@@ -70,10 +76,17 @@ pub async fn suggest(
     let SuggestParams { text, limit } = query.0;
     // Keystrokes repeat across citizens even more than searches: answers are cached alike.
     cached_answer(&state, &list_key(&req), || {
-        let items = match text {
+        let suggested = match text {
             Some(text) => state.search.suggest(&text, limit as usize)?,
-            None => Vec::new(),
+            None => Suggested {
+                items: Vec::new(),
+                read_as: None,
+            },
         };
-        Ok((Suggestions { items }, None))
+        let body = Suggestions {
+            items: suggested.items,
+            read_as: suggested.read_as,
+        };
+        Ok((body, None))
     })
 }

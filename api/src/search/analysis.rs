@@ -238,6 +238,27 @@ pub fn words_stemming(text: &str, worth_stemming: impl Fn(&str) -> bool) -> Vec<
     out
 }
 
+/// The words of `text` but stopwords, folded, not stemmed.
+pub fn content_words(text: &str) -> impl Iterator<Item = Word> {
+    words_stemming(text, |_| false)
+        .into_iter()
+        .filter(|w| w.position.is_some())
+}
+
+/// `text` with the words at the byte ranges `replaced` (in text order) replaced; `None` when a
+/// range is not one of the text's.
+pub fn replace_words(text: &str, replaced: &[(std::ops::Range<usize>, String)]) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut cursor = 0;
+    for (range, with) in replaced {
+        out.push_str(text.get(cursor..range.start)?);
+        out.push_str(with);
+        cursor = range.end;
+    }
+    out.push_str(text.get(cursor..)?);
+    Some(out)
+}
+
 /// The words of a text one at a time, with no allocation per word (highlighting scans long
 /// descriptions for every hit shown, and usually stops at the first match).
 pub struct Scanner<'a> {

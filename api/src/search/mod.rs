@@ -38,7 +38,7 @@ pub use results::{
     CachedPage, CorrectedWord, FacetValue, Facets, Highlights, SearchHit, SearchRequest,
     SearchResults, SpellingCorrection,
 };
-pub use suggest::Suggestion;
+pub use suggest::{Suggested, Suggestion};
 
 use analysis::{Form, PortugueseTokenizer};
 use plan::Synonyms;

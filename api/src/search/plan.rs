@@ -21,7 +21,7 @@ use super::disjunction::LazyDisjunction;
 use super::Fields;
 
 /// Words shorter than this get no typo correction: too many short words are one edit apart.
-const MIN_TYPO_LEN: usize = 4;
+pub const MIN_TYPO_LEN: usize = 4;
 /// A word at least this long may have two typos.
 const TWO_TYPOS_LEN: usize = 8;
 /// Completions and corrections taken per word, the most frequent first.

@@ -870,22 +870,34 @@ fn correction(
     if plan.corrections.is_empty() {
         return None;
     }
-    let mut read = String::with_capacity(text.len() + 8);
+    let mut spelt: Vec<(&str, String)> = Vec::new();
+    let mut replaced = Vec::with_capacity(plan.corrections.len());
     let mut words = Vec::with_capacity(plan.corrections.len());
-    let mut cursor = 0;
     for correction in &plan.corrections {
         let typed = text.get(correction.start..correction.end)?;
-        let read_as = in_the_case_of(typed, spell(&correction.read_as));
-        read.push_str(text.get(cursor..correction.start)?);
-        read.push_str(&read_as);
-        cursor = correction.end;
+        let form = match spelt
+            .iter()
+            .find(|(folded, _)| *folded == correction.read_as)
+        {
+            Some((_, form)) => form.clone(),
+            None => {
+                let form = spell(&correction.read_as);
+                spelt.push((&correction.read_as, form.clone()));
+                form
+            }
+        };
+        let read_as = in_the_case_of(typed, form);
+        replaced.push((correction.start..correction.end, read_as.clone()));
         words.push(CorrectedWord {
             typed: typed.to_owned(),
             read_as,
         });
     }
-    read.push_str(text.get(cursor..)?);
-    Some(SpellingCorrection { text: read, words })
+    let read = analysis::replace_words(text, &replaced)?;
+    Some(SpellingCorrection {
+        text: read.trim().to_owned(),
+        words,
+    })
 }
 
 /// `form` capitalised, or in capitals, when `typed` was.
@@ -914,12 +926,14 @@ fn in_the_case_of(typed: &str, form: String) -> String {
 /// Services read for how the catalogue writes a word.
 const SPELLING_SAMPLE: usize = 16;
 
-/// How the catalogue writes the folded word `folded` (of the `words` field): as the first
-/// services that have it in a name, popular name or description do, in lowercase unless they
-/// all write it in capitals (an acronym); `folded` itself when only keywords have it.
+/// How the catalogue writes the folded word `folded` (of the `words` field): the most frequent
+/// form in the names, popular names and descriptions of the first services that have it, in
+/// lowercase unless written in mixed case ("eSocial", "CadÚnico") or, everywhere, in capitals
+/// (an acronym); `folded` itself when only keywords have it.
 fn spelling(searcher: &tantivy::Searcher, field: Field, store: &Store, folded: &str) -> String {
     let term = Term::from_field_text(field, folded);
-    let mut capitals = None;
+    // Forms in the order first met, with how often.
+    let mut forms: Vec<(String, usize)> = Vec::new();
     let mut read = 0;
     for segment in searcher.segment_readers() {
         let Ok(ords) = segment.fast_fields().u64("ord") else {
@@ -938,16 +952,33 @@ fn spelling(searcher: &tantivy::Searcher, field: Field, store: &Store, folded: &
                 .first(doc)
                 .and_then(|ord| store.docs.get(ord as usize))
                 .and_then(Option::as_deref);
-            if let Some(form) = indexed.and_then(|indexed| written_form(indexed, folded)) {
-                if form.chars().any(char::is_lowercase) {
-                    return form.to_lowercase();
+            if let Some(written) = indexed.and_then(|indexed| written_form(indexed, folded)) {
+                let form = shown_form(written);
+                match forms.iter_mut().find(|(known, _)| *known == form) {
+                    Some((_, count)) => *count += 1,
+                    None => forms.push((form, 1)),
                 }
-                capitals.get_or_insert_with(|| form.to_owned());
             }
             doc = postings.advance();
         }
     }
-    capitals.unwrap_or_else(|| folded.to_owned())
+    let capitals = |form: &str| !form.chars().any(char::is_lowercase);
+    // The first of the most frequent: `max_by_key` keeps the last of equals.
+    forms
+        .iter()
+        .rev()
+        .max_by_key(|(form, count)| (!capitals(form), *count))
+        .map_or_else(|| folded.to_owned(), |(form, _)| form.clone())
+}
+
+/// A word as written, as it is shown alone: in lowercase unless in capitals or in mixed case.
+fn shown_form(written: &str) -> String {
+    let mixed =
+        written.chars().skip(1).any(char::is_uppercase) && written.chars().any(char::is_lowercase);
+    match mixed || !written.chars().any(char::is_lowercase) {
+        true => written.to_owned(),
+        false => written.to_lowercase(),
+    }
 }
 
 /// The first word of the service's name, popular names, acronym or description that folds to
@@ -1258,6 +1289,14 @@ mod tests {
             .into_iter()
             .map(|(start, end)| &text[start..end])
             .collect()
+    }
+
+    #[test]
+    fn a_word_is_shown_in_lowercase_unless_in_capitals_or_mixed_case() {
+        assert_eq!(shown_form("Certidão"), "certidão");
+        assert_eq!(shown_form("CNH"), "CNH");
+        assert_eq!(shown_form("eSocial"), "eSocial");
+        assert_eq!(shown_form("CadÚnico"), "CadÚnico");
     }
 
     #[test]

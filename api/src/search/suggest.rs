@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::analysis;
+use super::{analysis, plan};
 use super::{SearchError, SearchIndex};
 
 /// Words read per request for the last word's prefix, and entries read per word.
@@ -66,7 +66,7 @@ impl SuggestIndex {
                 .map(|name| (name.as_str(), SuggestionKind::PopularName)),
         );
         for (text, kind) in texts {
-            let words: Vec<String> = content_words(text).map(|w| w.folded).collect();
+            let words: Vec<String> = analysis::content_words(text).map(|w| w.folded).collect();
             if words.is_empty() {
                 continue;
             }
@@ -157,7 +157,7 @@ impl SuggestIndex {
     }
 
     fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
-        let words: Vec<String> = content_words(typed).map(|w| w.folded).collect();
+        let words: Vec<String> = analysis::content_words(typed).map(|w| w.folded).collect();
         let Some((prefix, whole)) = words.split_last() else {
             return Vec::new();
         };
@@ -194,7 +194,7 @@ impl SuggestIndex {
                 .then_with(|| a.folded.cmp(&b.folded))
                 .then(a.suggestion.service_id.cmp(&b.suggestion.service_id))
         });
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         candidates
             .into_iter()
             .filter(|entry| seen.insert(entry.folded.as_str()))
@@ -204,11 +204,14 @@ impl SuggestIndex {
     }
 }
 
-/// Words shorter than this are not read as others: too many short words are one edit apart.
-const MIN_TYPO_LEN: usize = 4;
-/// The same for the last word, a prefix: one edit from a short prefix opens far more words
-/// ("nasc" is one deletion from "nac", which begins "nacional").
+/// The last word, a prefix, is read as another from this length on: one edit from a short prefix
+/// opens far more words ("nasc" is one deletion from "nac", which begins "nacional").
 const MIN_PREFIX_TYPO_LEN: usize = 5;
+/// Longer words are not read as others: names have no such words, and a word's variants grow
+/// with the square of its length.
+const MAX_TYPO_LEN: usize = 30;
+/// A text with more words to read than this is not read at all: it is not a misspelling.
+const MAX_WORDS_READ: usize = 3;
 /// Texts with the earlier words read for what a misspelt last word could be: enough to
 /// find the frequent words, few enough for a keystroke.
 const CONTEXT_SAMPLE: usize = 1_000;
@@ -217,82 +220,102 @@ const WORDS_PER_VARIANT: usize = 16;
 
 impl SuggestIndex {
     /// `typed` with its misspelt words read as words of names and popular names one edit away:
-    /// an unknown earlier word as the most frequent such word, the last one (a prefix) as what
-    /// begins the most words of the texts that have the earlier words ("seguro desenp" as
-    /// "seguro desemp"), or of all texts when it is alone ("sertid" as "certid"). `None` when no
-    /// word could be read so.
+    /// an earlier word no name has as the most frequent such word, a last word (a prefix) that
+    /// begins no word as the variant that begins the most words of the texts that have the
+    /// earlier words ("seguro desenp" as "seguro desemp"), or of the catalogue when it is alone
+    /// ("sertid" as "certid"), edits that keep its length before deletions. `None` when no word
+    /// could be read so.
     fn read_as_known(&self, typed: &str) -> Option<String> {
-        let words: Vec<analysis::Word> = content_words(typed).collect();
+        let words: Vec<analysis::Word> = analysis::content_words(typed).collect();
         let (last, whole) = words.split_last()?;
-        let mut read_as: Vec<(&analysis::Word, String)> = Vec::new();
-        let mut earlier = Vec::with_capacity(whole.len());
+        let letters = |word: &analysis::Word| word.folded.chars().count();
+        let misspelt = |word: &analysis::Word| {
+            (plan::MIN_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(word))
+                && !self.words.contains_key(&word.folded)
+        };
+        // A prefix the catalogue's words begin with is unfinished, not misspelt (as in search).
+        let last_misspelt = (MIN_PREFIX_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(last))
+            && self.words_beginning(&last.folded).next().is_none();
+        let to_read = whole.iter().filter(|w| misspelt(w)).count() + usize::from(last_misspelt);
+        if to_read == 0 || to_read > MAX_WORDS_READ {
+            return None;
+        }
+        let mut read_as: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+        let mut earlier: Vec<String> = Vec::new();
         for word in whole {
-            let misspelt = !self.words.contains_key(&word.folded)
-                && word.folded.chars().count() >= MIN_TYPO_LEN;
-            let best = misspelt
-                .then(|| {
-                    one_edit_away(&word.folded)
-                        .into_iter()
-                        .filter_map(|variant| {
-                            let frequency = self.words.get(&variant).map_or(0, Vec::len);
-                            (frequency > 0).then_some((frequency, variant))
-                        })
-                        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
-                })
+            let reading = misspelt(word)
+                .then(|| self.likeliest_word_one_edit_from(&word.folded))
                 .flatten();
-            match best {
-                Some((_, variant)) => {
-                    earlier.push(variant.clone());
-                    read_as.push((word, variant));
-                }
-                None => earlier.push(word.folded.clone()),
+            if let Some(reading) = &reading {
+                read_as.push((word.start..word.end, reading.clone()));
+            }
+            let read = reading.unwrap_or_else(|| word.folded.clone());
+            // Weak words ("como") say nothing of what follows, as in search.
+            if !analysis::is_weak(&read) && !earlier.contains(&read) {
+                earlier.push(read);
             }
         }
-        if last.folded.chars().count() >= MIN_PREFIX_TYPO_LEN {
-            let mut variants: HashSet<String> = one_edit_away(&last.folded).into_iter().collect();
-            variants.insert(last.folded.clone());
-            let mut frequency: HashMap<&str, usize> = HashMap::new();
-            if earlier.is_empty() {
-                for variant in &variants {
-                    frequency.insert(variant, self.frequency_of_words_beginning(variant));
-                }
-            } else {
-                let mut words_in_context: HashMap<&str, usize> = HashMap::new();
-                for entry in self.entries_with_all(&earlier).take(CONTEXT_SAMPLE) {
-                    for word in &entry.words {
-                        *words_in_context.entry(word).or_default() += 1;
-                    }
-                }
-                for (word, count) in words_in_context {
-                    for prefix in prefixes_near_length(word, last.folded.chars().count()) {
-                        if let Some(variant) = variants.get(prefix) {
-                            *frequency.entry(variant).or_default() += count;
-                        }
-                    }
-                }
-            }
-            // The prefix as typed wins whenever it begins some word.
-            let typed_prefix = frequency.get(last.folded.as_str()).copied().unwrap_or(0);
-            let best = frequency
-                .into_iter()
-                .filter(|(_, count)| *count > 0)
-                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)));
-            if let (0, Some((variant, _))) = (typed_prefix, best) {
-                read_as.push((last, variant.to_owned()));
+        if last_misspelt {
+            if let Some(reading) = self.likeliest_prefix_one_edit_from(&last.folded, &earlier) {
+                read_as.push((last.start..last.end, reading));
             }
         }
         if read_as.is_empty() {
             return None;
         }
-        let mut read = String::with_capacity(typed.len() + 4);
-        let mut cursor = 0;
-        for (word, variant) in read_as {
-            read.push_str(typed.get(cursor..word.start)?);
-            read.push_str(&variant);
-            cursor = word.end;
+        analysis::replace_words(typed, &read_as)
+    }
+
+    /// The most frequent word of names one edit from `folded`.
+    fn likeliest_word_one_edit_from(&self, folded: &str) -> Option<String> {
+        one_edit_away(folded)
+            .into_iter()
+            .filter_map(|variant| {
+                let frequency = self.words.get(&variant).map_or(0, Vec::len);
+                (frequency > 0).then_some((frequency, variant))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
+            .map(|(_, variant)| variant)
+    }
+
+    /// The prefix one edit from `prefix` that begins the most words in the texts with every
+    /// `earlier` word (in the catalogue when there is none). Edits that keep its length or add a
+    /// letter come first: a deletion begins every word they do, and more.
+    fn likeliest_prefix_one_edit_from(&self, prefix: &str, earlier: &[String]) -> Option<String> {
+        let variants: HashSet<String> = one_edit_away(prefix).into_iter().collect();
+        let mut frequency: HashMap<&str, usize> = HashMap::new();
+        if earlier.is_empty() {
+            for variant in &variants {
+                frequency.insert(variant, self.frequency_of_words_beginning(variant));
+            }
+        } else {
+            let mut words_in_context: HashMap<&str, usize> = HashMap::new();
+            for entry in self.entries_with_all(earlier).take(CONTEXT_SAMPLE) {
+                for word in &entry.words {
+                    *words_in_context.entry(word).or_default() += 1;
+                }
+            }
+            let length = prefix.chars().count();
+            for (word, count) in words_in_context {
+                for near in prefixes_near_length(word, length) {
+                    if let Some(variant) = variants.get(near) {
+                        *frequency.entry(variant).or_default() += count;
+                    }
+                }
+            }
         }
-        read.push_str(typed.get(cursor..)?);
-        Some(read)
+        let length = prefix.chars().count();
+        frequency
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .max_by_key(|(variant, count)| {
+                (
+                    variant.chars().count() >= length,
+                    *count,
+                    std::cmp::Reverse(*variant),
+                )
+            })
+            .map(|(variant, _)| variant.to_owned())
     }
 
     fn words_beginning<'a>(
@@ -313,13 +336,6 @@ impl SuggestIndex {
     }
 }
 
-/// The words of `text` but stopwords, folded, not stemmed.
-fn content_words(text: &str) -> impl Iterator<Item = analysis::Word> {
-    analysis::words_stemming(text, |_| false)
-        .into_iter()
-        .filter(|w| w.position.is_some())
-}
-
 /// The prefixes of `word` one letter shorter, as long, and one letter longer than `length`
 /// letters: those a prefix of that length one edit away could be.
 fn prefixes_near_length(word: &str, length: usize) -> impl Iterator<Item = &str> {
@@ -338,28 +354,41 @@ fn prefixes_near_length(word: &str, length: usize) -> impl Iterator<Item = &str>
 /// Every string one deletion, transposition, substitution or insertion away from `word`, in the
 /// alphabet of folded words.
 fn one_edit_away(word: &str) -> Vec<String> {
-    const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
-    let chars: Vec<char> = word.chars().collect();
-    let with = |build: &dyn Fn(&mut Vec<char>)| -> String {
-        let mut variant = chars.clone();
-        build(&mut variant);
-        variant.into_iter().collect()
+    const ALPHABET: [&str; 36] = [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u", "v", "w", "x", "y", "z", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+    ];
+    let bounds: Vec<usize> = word
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain([word.len()])
+        .collect();
+    let joined = |parts: &[&str]| {
+        let mut variant = String::with_capacity(word.len() + 1);
+        parts.iter().for_each(|part| variant.push_str(part));
+        variant
     };
-    let mut variants = Vec::with_capacity((chars.len() * 2 + 1) * (ALPHABET.len() + 1));
-    for at in 0..chars.len() {
-        variants.push(with(&|v| {
-            v.remove(at);
-        }));
-        if at + 1 < chars.len() && chars[at] != chars[at + 1] {
-            variants.push(with(&|v| v.swap(at, at + 1)));
+    let mut variants = Vec::with_capacity(bounds.len() * 2 * (ALPHABET.len() + 1));
+    for at in 0..bounds.len() - 1 {
+        let (before, letter, after) = (
+            &word[..bounds[at]],
+            &word[bounds[at]..bounds[at + 1]],
+            &word[bounds[at + 1]..],
+        );
+        variants.push(joined(&[before, after]));
+        if let Some(&next_end) = bounds.get(at + 2) {
+            let next = &word[bounds[at + 1]..next_end];
+            if next != letter {
+                variants.push(joined(&[before, next, letter, &word[next_end..]]));
+            }
         }
-        for letter in ALPHABET.chars().filter(|letter| *letter != chars[at]) {
-            variants.push(with(&|v| v[at] = letter));
+        for other in ALPHABET.iter().filter(|other| **other != letter) {
+            variants.push(joined(&[before, other, after]));
         }
     }
-    for at in 0..=chars.len() {
-        for letter in ALPHABET.chars() {
-            variants.push(with(&|v| v.insert(at, letter)));
+    for &at in &bounds {
+        for letter in ALPHABET {
+            variants.push(joined(&[&word[..at], letter, &word[at..]]));
         }
     }
     variants.sort_unstable();
@@ -367,19 +396,65 @@ fn one_edit_away(word: &str) -> Vec<String> {
     variants
 }
 
+/// Suggestions, and the text they complete when it is not what was typed.
+pub struct Suggested {
+    pub items: Vec<Suggestion>,
+    /// `typed` with its misspelt words read as known ones, when nothing completed it as typed.
+    pub read_as: Option<String>,
+}
+
 impl SearchIndex {
     /// At most `limit` names and popular names completing `typed`; when nothing does, what
     /// completes it with its misspelt words read as known ones.
-    pub fn suggest(&self, typed: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+    pub fn suggest(&self, typed: &str, limit: usize) -> Result<Suggested, SearchError> {
         let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
-        let found = store.suggest.suggest(typed, limit);
-        if !found.is_empty() {
-            return Ok(found);
+        let items = store.suggest.suggest(typed, limit);
+        if !items.is_empty() {
+            return Ok(Suggested {
+                items,
+                read_as: None,
+            });
         }
-        Ok(store
+        let read = store
             .suggest
             .read_as_known(typed)
-            .map(|read| store.suggest.suggest(&read, limit))
-            .unwrap_or_default())
+            .map(|read| (store.suggest.suggest(&read, limit), read))
+            .filter(|(items, _)| !items.is_empty());
+        Ok(match read {
+            Some((items, read)) => Suggested {
+                items,
+                read_as: Some(read.trim().to_owned()),
+            },
+            None => Suggested {
+                items: Vec::new(),
+                read_as: None,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_edit_away_deletes_swaps_substitutes_and_inserts_whole_letters() {
+        let variants = one_edit_away("pasap");
+        for expected in ["asap", "apsap", "pasep", "passap", "pasapx", "xpasap"] {
+            assert!(variants.contains(&expected.to_owned()), "{expected}");
+        }
+        assert!(!variants.contains(&"pasap".to_owned()));
+        // Letters of several bytes are edited whole.
+        let variants = one_edit_away("çã");
+        assert!(variants.contains(&"ã".to_owned()));
+        assert!(variants.contains(&"ãç".to_owned()));
+        assert!(variants.contains(&"çaã".to_owned()));
+    }
+
+    #[test]
+    fn prefixes_near_a_length_are_cut_between_letters() {
+        let near: Vec<&str> = prefixes_near_length("ação", 2).collect();
+        assert_eq!(near, ["a", "aç", "açã"]);
+        assert_eq!(prefixes_near_length("ab", 3).collect::<Vec<_>>(), ["ab"]);
     }
 }
