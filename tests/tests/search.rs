@@ -408,6 +408,15 @@ async fn plural_and_singular_find_the_same_services() {
     let plural = search_slugs(&app, "declarações").await;
     assert_eq!(plural[0], "emitir-declaracao-escolar", "{plural:?}");
     assert_eq!(search_slugs(&app, "declaração").await, plural);
+    // Four-letter plurals of three-letter words, which Snowball leaves whole: "dia" (too short
+    // to be corrected) finds the service whose description counts "dias".
+    let body = search(&app, "dia ", "").await;
+    let description = &item(&body, "transferir-propriedade-veiculo")["highlights"]["description"];
+    assert_eq!(
+        marked(description.as_str().unwrap()),
+        ["dias"],
+        "{description}"
+    );
 }
 
 #[actix_web::test]

@@ -134,6 +134,15 @@ fn without_plural(word: &str) -> &str {
     word.strip_suffix('s').unwrap_or(word)
 }
 
+/// The singular of a four-letter plural of a three-letter word, which Snowball leaves whole
+/// (`word` is such a word, as Snowball left it):
+/// "vias" → "via", "dias" → "dia", "leis" → "lei". Only "as" and "eis": a word in "is" or "us" is
+/// as often singular ("país" is not "pai", "ônus" not "ONU").
+fn plural_of_three_letters(word: &str) -> Option<String> {
+    let plural = word.len() == 4 && (word.ends_with("as") || word.ends_with("eis"));
+    plural.then(|| word[..3].to_owned())
+}
+
 /// Stems remembered per thread: a catalogue repeats the same few tens of thousands of words, and
 /// Snowball is most of the cost of indexing.
 const MEMO_WORDS: usize = 200_000;
@@ -168,6 +177,7 @@ pub fn stem_into(folded: &str, out: &mut String) {
         // "casa"). Those keep their form, without a plural ending.
         let stem = match stem.len() <= 3 {
             true => without_plural(&singular).to_owned(),
+            false if stem == *singular => plural_of_three_letters(&stem).unwrap_or(stem),
             false => stem,
         };
         out.push_str(&stem);
@@ -461,8 +471,15 @@ mod tests {
             ("gases", "gás"),
             ("leões", "leão"),
             ("redes", "rede"),
+            ("vias", "via"),
+            ("dias", "dia"),
+            ("leis", "lei"),
         ] {
             assert_eq!(stems(plural), stems(singular), "{plural}");
+        }
+        // Four letters in "is" or "us" are as often singular.
+        for (singular, other) in [("país", "pai"), ("ônus", "ONU")] {
+            assert_ne!(stems(singular), stems(other), "{singular}");
         }
     }
 
