@@ -88,11 +88,13 @@ pub enum ChangedEntity {
     Location,
 }
 
+/// Appends a piece of the details text; pieces are separated by a visible mark, since a passage
+/// of them may be shown as a highlight.
 fn push_text(out: &mut String, text: &str) {
     let text = text.trim();
     if !text.is_empty() {
         if !out.is_empty() {
-            out.push_str(" \n ");
+            out.push_str(" · ");
         }
         out.push_str(text);
     }

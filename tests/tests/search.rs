@@ -947,6 +947,14 @@ async fn a_hit_matched_only_by_a_keyword_or_its_steps_says_where() {
     let details = highlights["details"].as_str().unwrap();
     assert_eq!(marked(details), ["brucelose"], "{details}");
     assert!(highlights.get("keyword").is_none(), "{highlights}");
+    // A weak word marked elsewhere does not say why: the licensing description has "internet",
+    // only its steps the "lotéricas" where the fee is paid.
+    let body = search(&app, "lotéricas internet", "").await;
+    let highlights = &item(&body, "licenciar-veiculo-crlv-e")["highlights"];
+    let description = highlights["description"].as_str().unwrap_or_default();
+    assert_eq!(marked(description), ["internet"], "{highlights}");
+    let details = highlights["details"].as_str().unwrap_or_default();
+    assert_eq!(marked(details)[0], "lotéricas", "{highlights}");
     // Every hit says why it matched; keywords and steps only when nothing shown before does.
     for text in [
         "autoescola",
@@ -1262,6 +1270,18 @@ async fn suggest_reads_misspelt_words_when_nothing_completes_them() {
     // A last word the catalogue's words begin with is unfinished, not misspelt, even where
     // nothing completes it after the earlier words.
     assert_eq!(answer("agendar pagar").await, (vec![], None));
+    // Nor is a word of the catalogue that no name has ("dias" is in a description), nor a weak
+    // word.
+    assert_eq!(answer("dias").await, (vec![], None));
+    assert_eq!(answer("preciso").await, (vec![], None));
+    // Words around what is wanted need not be in the names: without them, what remains is
+    // completed.
+    let (found, read_as) = answer("quero agendar vist").await;
+    assert_eq!(found[0], "Agendar vistoria veicular", "{found:?}");
+    assert_eq!(read_as, Some(json!("agendar vist")));
+    // A reading takes the case of what was typed.
+    let (_, read_as) = answer("Agendar VISTORJ").await;
+    assert_eq!(read_as, Some(json!("Agendar VISTORI")));
     // Short prefixes and words nothing resembles are not read as others.
     assert_eq!(answer("visj").await, (vec![], None));
     assert_eq!(answer("xyzwq").await, (vec![], None));

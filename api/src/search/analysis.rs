@@ -269,6 +269,32 @@ pub fn replace_words(text: &str, replaced: &[(std::ops::Range<usize>, String)]) 
     Some(out)
 }
 
+/// `form` (a word as the catalogue writes it) in the case `typed` was: in capitals when typed
+/// in capitals, capitalised when typed capitalised, unless written in mixed case ("eSocial").
+pub fn in_the_case_of(typed: &str, form: String) -> String {
+    let mut letters = typed.chars().filter(|c| c.is_alphabetic());
+    let Some(first) = letters.next() else {
+        return form;
+    };
+    let mut rest = letters.peekable();
+    let has_more = rest.peek().is_some();
+    let mixed =
+        form.chars().skip(1).any(char::is_uppercase) && form.chars().any(char::is_lowercase);
+    match (
+        first.is_uppercase(),
+        has_more && rest.all(char::is_uppercase),
+    ) {
+        (true, true) => form.to_uppercase(),
+        (true, false) if !mixed => {
+            let mut chars = form.chars();
+            chars.next().map_or(form.clone(), |initial| {
+                initial.to_uppercase().chain(chars).collect()
+            })
+        }
+        _ => form,
+    }
+}
+
 /// The words of a text one at a time, with no allocation per word (highlighting scans long
 /// descriptions for every hit shown, and usually stops at the first match).
 pub struct Scanner<'a> {
@@ -486,5 +512,18 @@ mod tests {
     #[test]
     fn acronyms_and_codes_stay_whole() {
         assert_eq!(stems("RG 2ª via"), vec!["rg", "2a", "via"]);
+    }
+
+    #[test]
+    fn a_word_read_as_another_takes_the_case_it_was_typed_in() {
+        assert_eq!(in_the_case_of("agua", "água".into()), "água");
+        assert_eq!(in_the_case_of("Agua", "água".into()), "Água");
+        assert_eq!(in_the_case_of("AGUA", "água".into()), "ÁGUA");
+        // One capital is a capitalised word, not an acronym.
+        assert_eq!(in_the_case_of("A", "à".into()), "À");
+        assert_eq!(in_the_case_of("cpff", "CPF".into()), "CPF");
+        // Mixed case is how the name is written: kept, unless typed in capitals.
+        assert_eq!(in_the_case_of("Esocal", "eSocial".into()), "eSocial");
+        assert_eq!(in_the_case_of("ESOCAL", "eSocial".into()), "ESOCIAL");
     }
 }

@@ -214,7 +214,7 @@ pub fn plan(
             stems: vec![word.stem.clone()],
             weight: 1.0,
         }];
-        let known = document_frequency(searcher, fields.words, &word.folded) > 0;
+        let known = is_known(searcher, fields, &word.folded);
         // The last word, while it is being typed, is completed (even a known word: "habil" is
         // the start of "habilitação" more often than the word itself).
         let mut completed = Vec::new();
@@ -463,6 +463,25 @@ fn stem_frequency(searcher: &Searcher, fields: &Fields, stem: &str) -> u64 {
         .iter()
         .map(|(field, _)| document_frequency(searcher, *field, stem))
         .sum()
+}
+
+/// Whether the catalogue's vocabulary (names, popular names, acronyms, keywords and
+/// descriptions) has the folded word.
+pub(super) fn is_known(searcher: &Searcher, fields: &Fields, folded: &str) -> bool {
+    document_frequency(searcher, fields.words, folded) > 0
+}
+
+/// Whether a word of the catalogue's vocabulary begins with `prefix` (folded).
+pub(super) fn begins_a_known_word(searcher: &Searcher, fields: &Fields, prefix: &str) -> bool {
+    searcher.segment_readers().iter().any(|segment| {
+        let Ok(index) = segment.inverted_index(fields.words) else {
+            return false;
+        };
+        let Ok(mut terms) = index.terms().range().ge(prefix.as_bytes()).into_stream() else {
+            return false;
+        };
+        terms.advance() && terms.key().starts_with(prefix.as_bytes())
+    })
 }
 
 fn document_frequency(searcher: &Searcher, field: Field, folded: &str) -> u64 {

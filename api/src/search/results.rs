@@ -34,8 +34,8 @@ pub struct SearchRequest {
     pub page: PageRequest,
 }
 
-/// Why a hit matched: its name and a passage of its description, HTML-escaped, with the matching
-/// words in `<mark>`.
+/// Why a hit matched: its name, and the passage, popular name, keyword or steps text that has the
+/// words searched, HTML-escaped, with the matching words in `<mark>`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Highlights {
     #[schema(example = "Emitir <mark>certidão</mark> de nascimento")]
@@ -51,22 +51,34 @@ pub struct Highlights {
     #[schema(example = "dar entrada no <mark>seguro-desemprego</mark>")]
     pub popular_name: Option<String>,
     /// The first keyword with a word searched, when neither the name, the popular names nor the
-    /// description has one.
+    /// description has one other than a weak word ("online", "site").
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "<mark>passaporte</mark> vencido")]
     pub keyword: Option<String>,
-    /// A passage of the requesters, requirements, steps, documents, costs and channels with the
-    /// first word searched, when nothing above has one: the service asks for what was searched
-    /// ("tirar passaporte" finds a service whose documents include the passport).
+    /// A passage of the requesters, requirements, outcome, steps, documents, costs and channels
+    /// (items separated by " · ") around the first word searched, when nothing above has one:
+    /// the service asks for what was searched ("tirar passaporte" finds a service whose
+    /// documents include the passport).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "… Documento de identidade ou <mark>passaporte</mark> …")]
     pub details: Option<String>,
 }
 
 impl Highlights {
-    /// Whether the name, popular names and description say nothing of why the hit matched.
-    fn mark_nothing(&self) -> bool {
-        self.popular_name.is_none() && self.description.is_none() && !self.name.contains("<mark>")
+    /// Whether the name, popular name or description mark a word searched other than a weak
+    /// one ("online", "site" are in many texts and explain little).
+    fn say_why(&self) -> bool {
+        let shown = [
+            Some(&self.name),
+            self.popular_name.as_ref(),
+            self.description.as_ref(),
+        ];
+        shown.into_iter().flatten().any(|html| {
+            html.split("<mark>")
+                .skip(1)
+                .filter_map(|marked| marked.split_once("</mark>"))
+                .any(|(word, _)| !analysis::is_weak(&analysis::fold(word)))
+        })
     }
 }
 
@@ -792,7 +804,7 @@ impl SearchIndex {
             .filter_map(|hit| doc_at(hit.ord))
             .map(|doc| {
                 let mut highlights = highlights(doc, &plan);
-                if highlights.mark_nothing() {
+                if !highlights.say_why() {
                     self.highlight_stored(&searcher, doc.summary.id, &plan, &mut highlights);
                 }
                 SearchHit {
@@ -852,7 +864,13 @@ fn stored_document(
         while doc != TERMINATED {
             if !segment.is_deleted(doc) {
                 let address = tantivy::DocAddress::new(ordinal as SegmentOrdinal, doc);
-                return searcher.doc(address).ok();
+                // In memory, this cannot fail but for a bug: the hit then says less, not nothing.
+                return searcher
+                    .doc(address)
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "stored search document unreadable"),
+                    )
+                    .ok();
             }
             doc = postings.advance();
         }
@@ -886,7 +904,7 @@ fn correction(
                 form
             }
         };
-        let read_as = in_the_case_of(typed, form);
+        let read_as = analysis::in_the_case_of(typed, form);
         replaced.push((correction.start..correction.end, read_as.clone()));
         words.push(CorrectedWord {
             typed: typed.to_owned(),
@@ -898,29 +916,6 @@ fn correction(
         text: read.trim().to_owned(),
         words,
     })
-}
-
-/// `form` capitalised, or in capitals, when `typed` was.
-fn in_the_case_of(typed: &str, form: String) -> String {
-    let mut letters = typed.chars().filter(|c| c.is_alphabetic());
-    let Some(first) = letters.next() else {
-        return form;
-    };
-    let mut rest = letters.peekable();
-    let has_more = rest.peek().is_some();
-    match (
-        first.is_uppercase(),
-        has_more && rest.all(char::is_uppercase),
-    ) {
-        (true, true) => form.to_uppercase(),
-        (true, false) => {
-            let mut chars = form.chars();
-            chars.next().map_or(form.clone(), |initial| {
-                initial.to_uppercase().chain(chars).collect()
-            })
-        }
-        (false, _) => form,
-    }
 }
 
 /// Services read for how the catalogue writes a word.
@@ -1146,12 +1141,20 @@ fn highlights(doc: &Indexed, plan: &Plan) -> Highlights {
     }
 }
 
+/// Matches looked at for the first one that is not a weak word.
+const SNIPPET_CANDIDATES: usize = 8;
 /// Characters of context shown before the first match.
 const SNIPPET_LEAD: usize = 60;
 
 /// A passage of about [`SNIPPET_CHARS`] from a little before the first match in the description.
 fn snippet(description: &str, plan: &Plan) -> Option<String> {
-    let &(first, _) = matching_words(description, plan, 0, None, 1).first()?;
+    // Weak words ("online", "site") are in many texts: the passage is around the first other
+    // word searched when one is near.
+    let matches = matching_words(description, plan, 0, None, SNIPPET_CANDIDATES);
+    let &(first, _) = matches
+        .iter()
+        .find(|(start, end)| !analysis::is_weak(&analysis::fold(&description[*start..*end])))
+        .or(matches.first())?;
     // Start at a word boundary some characters before the match.
     let mut begin = floor_char_boundary(description, first.saturating_sub(SNIPPET_LEAD));
     if begin > 0 {
@@ -1297,16 +1300,6 @@ mod tests {
         assert_eq!(shown_form("CNH"), "CNH");
         assert_eq!(shown_form("eSocial"), "eSocial");
         assert_eq!(shown_form("CadÚnico"), "CadÚnico");
-    }
-
-    #[test]
-    fn a_word_read_as_another_takes_the_case_it_was_typed_in() {
-        assert_eq!(in_the_case_of("agua", "água".into()), "água");
-        assert_eq!(in_the_case_of("Agua", "água".into()), "Água");
-        assert_eq!(in_the_case_of("AGUA", "água".into()), "ÁGUA");
-        // One capital is a capitalised word, not an acronym.
-        assert_eq!(in_the_case_of("A", "à".into()), "À");
-        assert_eq!(in_the_case_of("cpff", "CPF".into()), "CPF");
     }
 
     #[test]

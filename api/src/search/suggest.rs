@@ -210,6 +210,11 @@ const MIN_PREFIX_TYPO_LEN: usize = 5;
 /// Longer words are not read as others: names have no such words, and a word's variants grow
 /// with the square of its length.
 const MAX_TYPO_LEN: usize = 30;
+/// The same for the last word, whose variants are each looked for as a prefix.
+const MAX_PREFIX_TYPO_LEN: usize = 20;
+/// A shorter prefix's words include a longer one's: an edit that keeps the length is preferred
+/// unless a deletion begins this many times more words.
+const DELETION_ADVANTAGE: usize = 4;
 /// A text with more words to read than this is not read at all: it is not a misspelling.
 const MAX_WORDS_READ: usize = 3;
 /// Texts with the earlier words read for what a misspelt last word could be: enough to
@@ -220,44 +225,56 @@ const WORDS_PER_VARIANT: usize = 16;
 
 impl SuggestIndex {
     /// `typed` with its misspelt words read as words of names and popular names one edit away:
-    /// an earlier word no name has as the most frequent such word, a last word (a prefix) that
-    /// begins no word as the variant that begins the most words of the texts that have the
-    /// earlier words ("seguro desenp" as "seguro desemp"), or of the catalogue when it is alone
-    /// ("sertid" as "certid"), edits that keep its length before deletions. `None` when no word
-    /// could be read so.
-    fn read_as_known(&self, typed: &str) -> Option<String> {
+    /// an earlier word the catalogue does not know (`known`) as the most frequent such word, a
+    /// last word (a prefix) that begins none of its words (`begun`) as the variant that begins
+    /// the most words of the texts that have the earlier words ("seguro desenp" as "seguro
+    /// desemp"), or of the names when it is alone ("sertid" as "certid"). Each reading takes the
+    /// case of the word typed. `None` when no word could be read so.
+    fn read_as_known(
+        &self,
+        typed: &str,
+        known: impl Fn(&str) -> bool,
+        begun: impl Fn(&str) -> bool,
+    ) -> Option<String> {
         let words: Vec<analysis::Word> = analysis::content_words(typed).collect();
         let (last, whole) = words.split_last()?;
         let letters = |word: &analysis::Word| word.folded.chars().count();
+        // Weak words ("preciso") are the citizen's, not the catalogue's: never misspelt.
         let misspelt = |word: &analysis::Word| {
             (plan::MIN_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(word))
-                && !self.words.contains_key(&word.folded)
+                && !analysis::is_weak(&word.folded)
+                && !known(&word.folded)
         };
         // A prefix the catalogue's words begin with is unfinished, not misspelt (as in search).
-        let last_misspelt = (MIN_PREFIX_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(last))
-            && self.words_beginning(&last.folded).next().is_none();
+        let last_misspelt = (MIN_PREFIX_TYPO_LEN..=MAX_PREFIX_TYPO_LEN).contains(&letters(last))
+            && !analysis::is_weak(&last.folded)
+            && !begun(&last.folded);
         let to_read = whole.iter().filter(|w| misspelt(w)).count() + usize::from(last_misspelt);
         if to_read == 0 || to_read > MAX_WORDS_READ {
             return None;
         }
         let mut read_as: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+        let mut as_typed = |word: &analysis::Word, reading: String| {
+            let shown = analysis::in_the_case_of(typed.get(word.start..word.end)?, reading);
+            read_as.push((word.start..word.end, shown));
+            Some(())
+        };
         let mut earlier: Vec<String> = Vec::new();
         for word in whole {
             let reading = misspelt(word)
                 .then(|| self.likeliest_word_one_edit_from(&word.folded))
                 .flatten();
             if let Some(reading) = &reading {
-                read_as.push((word.start..word.end, reading.clone()));
+                as_typed(word, reading.clone())?;
             }
             let read = reading.unwrap_or_else(|| word.folded.clone());
-            // Weak words ("como") say nothing of what follows, as in search.
             if !analysis::is_weak(&read) && !earlier.contains(&read) {
                 earlier.push(read);
             }
         }
         if last_misspelt {
             if let Some(reading) = self.likeliest_prefix_one_edit_from(&last.folded, &earlier) {
-                read_as.push((last.start..last.end, reading));
+                as_typed(last, reading)?;
             }
         }
         if read_as.is_empty() {
@@ -305,17 +322,21 @@ impl SuggestIndex {
             }
         }
         let length = prefix.chars().count();
-        frequency
-            .into_iter()
-            .filter(|(_, count)| *count > 0)
-            .max_by_key(|(variant, count)| {
-                (
-                    variant.chars().count() >= length,
-                    *count,
-                    std::cmp::Reverse(*variant),
-                )
-            })
-            .map(|(variant, _)| variant.to_owned())
+        let best = |keeps_length: bool| {
+            frequency
+                .iter()
+                .filter(|(variant, count)| {
+                    **count > 0 && (variant.chars().count() >= length) == keeps_length
+                })
+                .max_by_key(|(variant, count)| (**count, std::cmp::Reverse(**variant)))
+                .map(|(variant, count)| (*variant, *count))
+        };
+        let chosen = match (best(true), best(false)) {
+            (Some(kept), Some(deleted)) if kept.1 * DELETION_ADVANTAGE < deleted.1 => deleted,
+            (Some(kept), _) => kept,
+            (None, deleted) => deleted?,
+        };
+        Some(chosen.0.to_owned())
     }
 
     fn words_beginning<'a>(
@@ -404,33 +425,59 @@ pub struct Suggested {
 }
 
 impl SearchIndex {
-    /// At most `limit` names and popular names completing `typed`; when nothing does, what
-    /// completes it with its misspelt words read as known ones.
+    /// At most `limit` names and popular names completing `typed`. When nothing does: what
+    /// completes it with its misspelt words read as known ones, or without the words around
+    /// what is wanted ("tirar", "como"), which names seldom have.
     pub fn suggest(&self, typed: &str, limit: usize) -> Result<Suggested, SearchError> {
+        let searcher = self.reader.searcher();
+        let known = |word: &str| plan::is_known(&searcher, &self.fields, word);
+        let begun = |prefix: &str| plan::begins_a_known_word(&searcher, &self.fields, prefix);
         let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
-        let items = store.suggest.suggest(typed, limit);
+        let index = &store.suggest;
+        let items = index.suggest(typed, limit);
         if !items.is_empty() {
             return Ok(Suggested {
                 items,
                 read_as: None,
             });
         }
-        let read = store
-            .suggest
-            .read_as_known(typed)
-            .map(|read| (store.suggest.suggest(&read, limit), read))
-            .filter(|(items, _)| !items.is_empty());
-        Ok(match read {
-            Some((items, read)) => Suggested {
+        let completed = |text: String| {
+            let items = index.suggest(&text, limit);
+            (!items.is_empty()).then(|| Suggested {
                 items,
-                read_as: Some(read.trim().to_owned()),
-            },
-            None => Suggested {
-                items: Vec::new(),
-                read_as: None,
-            },
-        })
+                read_as: Some(text.trim().to_owned()),
+            })
+        };
+        let read = || index.read_as_known(typed, known, begun);
+        let strong = without_weak_words(typed);
+        let strong_read = || {
+            strong
+                .as_deref()
+                .and_then(|strong| index.read_as_known(strong, known, begun))
+        };
+        let found = read()
+            .and_then(completed)
+            .or_else(|| strong.clone().and_then(completed))
+            .or_else(|| strong_read().and_then(completed));
+        Ok(found.unwrap_or(Suggested {
+            items: Vec::new(),
+            read_as: None,
+        }))
     }
+}
+
+/// `typed` without its weak words, when it has some and other words.
+fn without_weak_words(typed: &str) -> Option<String> {
+    let words = analysis::words_stemming(typed, |_| false);
+    let kept: Vec<&str> = words
+        .iter()
+        .filter(|word| !analysis::is_weak(&word.folded))
+        .filter_map(|word| typed.get(word.start..word.end))
+        .collect();
+    let strong = words
+        .iter()
+        .any(|w| w.position.is_some() && !analysis::is_weak(&w.folded));
+    (kept.len() < words.len() && strong).then(|| kept.join(" "))
 }
 
 #[cfg(test)]
