@@ -1150,11 +1150,16 @@ const SNIPPET_LEAD: usize = 60;
 fn snippet(description: &str, plan: &Plan) -> Option<String> {
     // Weak words ("online", "site") are in many texts: the passage is around the first other
     // word searched when one is near.
-    let matches = matching_words(description, plan, 0, None, SNIPPET_CANDIDATES);
-    let &(first, _) = matches
-        .iter()
-        .find(|(start, end)| !analysis::is_weak(&analysis::fold(&description[*start..*end])))
-        .or(matches.first())?;
+    let strong = |&(start, end): &(usize, usize)| {
+        !analysis::is_weak(&analysis::fold(&description[start..end]))
+    };
+    let mut first = *matching_words(description, plan, 0, None, 1).first()?;
+    // Only a weak first match makes it read further (most texts are scanned for one match).
+    if !strong(&first) {
+        let candidates = matching_words(description, plan, 0, None, SNIPPET_CANDIDATES);
+        first = candidates.into_iter().find(strong).unwrap_or(first);
+    }
+    let (first, _) = first;
     // Start at a word boundary some characters before the match.
     let mut begin = floor_char_boundary(description, first.saturating_sub(SNIPPET_LEAD));
     if begin > 0 {
