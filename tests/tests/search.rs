@@ -454,6 +454,10 @@ async fn a_misspelt_word_is_corrected() {
         search(&app, "habilitasao ", "").await["correction"]["text"],
         "habilitação"
     );
+    // A plural the catalogue only writes in the singular is found by its stem: no correction.
+    let body = search(&app, "vistorias ", "").await;
+    assert_eq!(slugs(&body)[0], "agendar-vistoria-veicular");
+    assert!(body.get("correction").is_none(), "{body}");
     // Known words are not corrected, nor is a word being typed that known words begin with.
     for text in ["renovar cnh", "habilitação", "agendar vist"] {
         let body = search(&app, text, "").await;

@@ -236,7 +236,12 @@ pub fn plan(
         // "passaporte" on its way, not "passe".
         if !known && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
             let close = close_words(searcher, fields.words, &word.folded);
-            if let Some(most_frequent) = close.first() {
+            // A plural the catalogue only writes in the singular ("vistorias") is found by its
+            // stem as typed: nothing to tell the citizen.
+            let told = close
+                .first()
+                .filter(|first| analysis::stem(first) != word.stem);
+            if let Some(most_frequent) = told {
                 corrections.push(Correction {
                     start: word.start,
                     end: word.end,
