@@ -269,6 +269,12 @@ pub fn replace_words(text: &str, replaced: &[(std::ops::Range<usize>, String)]) 
     Some(out)
 }
 
+/// Written with a capital after its first letter and some lowercase ("eSocial", "CadÚnico"): a
+/// name's own spelling, not a sentence's.
+pub fn is_mixed_case(word: &str) -> bool {
+    word.chars().skip(1).any(char::is_uppercase) && word.chars().any(char::is_lowercase)
+}
+
 /// `form` (a word as the catalogue writes it) in the case `typed` was: in capitals when typed
 /// in capitals, capitalised when typed capitalised, unless written in mixed case ("eSocial").
 pub fn in_the_case_of(typed: &str, form: String) -> String {
@@ -278,14 +284,12 @@ pub fn in_the_case_of(typed: &str, form: String) -> String {
     };
     let mut rest = letters.peekable();
     let has_more = rest.peek().is_some();
-    let mixed =
-        form.chars().skip(1).any(char::is_uppercase) && form.chars().any(char::is_lowercase);
     match (
         first.is_uppercase(),
         has_more && rest.all(char::is_uppercase),
     ) {
         (true, true) => form.to_uppercase(),
-        (true, false) if !mixed => {
+        (true, false) if !is_mixed_case(&form) => {
             let mut chars = form.chars();
             chars.next().map_or(form.clone(), |initial| {
                 initial.to_uppercase().chain(chars).collect()

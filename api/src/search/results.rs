@@ -853,29 +853,37 @@ fn stored_document(
     id: Uuid,
 ) -> Option<tantivy::TantivyDocument> {
     let term = Term::from_field_text(id_field, &id.to_string());
+    let address = *live_documents(searcher, &term, 1).first()?;
+    // In memory, this cannot fail but for a bug: the hit then says less, not nothing.
+    searcher
+        .doc(address)
+        .inspect_err(|e| tracing::warn!(error = %e, "stored search document unreadable"))
+        .ok()
+}
+
+/// The first (at most `limit`) live documents with `term`, segment by segment.
+fn live_documents(
+    searcher: &tantivy::Searcher,
+    term: &Term,
+    limit: usize,
+) -> Vec<tantivy::DocAddress> {
+    let mut found = Vec::new();
     for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
-        let Ok(index) = segment.inverted_index(id_field) else {
+        let Ok(index) = segment.inverted_index(term.field()) else {
             continue;
         };
-        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
+        let Ok(Some(mut postings)) = index.read_postings(term, IndexRecordOption::Basic) else {
             continue;
         };
         let mut doc = postings.doc();
-        while doc != TERMINATED {
+        while doc != TERMINATED && found.len() < limit {
             if !segment.is_deleted(doc) {
-                let address = tantivy::DocAddress::new(ordinal as SegmentOrdinal, doc);
-                // In memory, this cannot fail but for a bug: the hit then says less, not nothing.
-                return searcher
-                    .doc(address)
-                    .inspect_err(
-                        |e| tracing::warn!(error = %e, "stored search document unreadable"),
-                    )
-                    .ok();
+                found.push(tantivy::DocAddress::new(ordinal as SegmentOrdinal, doc));
             }
             doc = postings.advance();
         }
     }
-    None
+    found
 }
 
 /// `text` as the plan read it, when it corrected some of its words; `spell` gives a folded
@@ -929,32 +937,21 @@ fn spelling(searcher: &tantivy::Searcher, field: Field, store: &Store, folded: &
     let term = Term::from_field_text(field, folded);
     // Forms in the order first met, with how often.
     let mut forms: Vec<(String, usize)> = Vec::new();
-    let mut read = 0;
-    for segment in searcher.segment_readers() {
+    for address in live_documents(searcher, &term, SPELLING_SAMPLE) {
+        let segment = searcher.segment_reader(address.segment_ord);
         let Ok(ords) = segment.fast_fields().u64("ord") else {
             continue;
         };
-        let Ok(index) = segment.inverted_index(field) else {
-            continue;
-        };
-        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
-            continue;
-        };
-        let mut doc = postings.doc();
-        while doc != TERMINATED && read < SPELLING_SAMPLE {
-            read += 1;
-            let indexed = ords
-                .first(doc)
-                .and_then(|ord| store.docs.get(ord as usize))
-                .and_then(Option::as_deref);
-            if let Some(written) = indexed.and_then(|indexed| written_form(indexed, folded)) {
-                let form = shown_form(written);
-                match forms.iter_mut().find(|(known, _)| *known == form) {
-                    Some((_, count)) => *count += 1,
-                    None => forms.push((form, 1)),
-                }
+        let indexed = ords
+            .first(address.doc_id)
+            .and_then(|ord| store.docs.get(ord as usize))
+            .and_then(Option::as_deref);
+        if let Some(written) = indexed.and_then(|indexed| written_form(indexed, folded)) {
+            let form = shown_form(written);
+            match forms.iter_mut().find(|(known, _)| *known == form) {
+                Some((_, count)) => *count += 1,
+                None => forms.push((form, 1)),
             }
-            doc = postings.advance();
         }
     }
     let capitals = |form: &str| !form.chars().any(char::is_lowercase);
@@ -968,9 +965,7 @@ fn spelling(searcher: &tantivy::Searcher, field: Field, store: &Store, folded: &
 
 /// A word as written, as it is shown alone: in lowercase unless in capitals or in mixed case.
 fn shown_form(written: &str) -> String {
-    let mixed =
-        written.chars().skip(1).any(char::is_uppercase) && written.chars().any(char::is_lowercase);
-    match mixed || !written.chars().any(char::is_lowercase) {
+    match analysis::is_mixed_case(written) || !written.chars().any(char::is_lowercase) {
         true => written.to_owned(),
         false => written.to_lowercase(),
     }
