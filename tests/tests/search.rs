@@ -643,6 +643,60 @@ async fn synonyms_find_services_named_by_another_expression() {
 }
 
 #[actix_web::test]
+async fn a_word_finds_its_own_meaning_before_rare_synonyms_and_false_relatives() {
+    let db = TestDb::seeded().await;
+    let medicines = [
+        "solicitar-medicamento-alto-custo",
+        "emitir-cartao-sus",
+        "emitir-ptv",
+        "emitir-gta",
+    ];
+    for (slug, name) in [
+        ("emitir-cartao-sus", "Retirar medicamentos na farmácia"),
+        ("emitir-ptv", "Receber medicamentos em casa"),
+        ("emitir-gta", "Doar medicamentos"),
+        // Snowball cuts "remediadores" as "remédio", the synonym of "medicamento".
+        (
+            "declarar-estoque-rebanho",
+            "Registrar remediadores ambientais",
+        ),
+        // "remédio" is in one name, "medicamento" in four.
+        ("solicitar-ligacao-agua-esgoto", "Bula de remédio"),
+    ] {
+        execute(&db, &rename_sql(slug, name)).await;
+    }
+    let app = app(&db).await;
+
+    let found = search_slugs(&app, "medicamento").await;
+    let top: BTreeSet<&str> = found.iter().take(4).map(String::as_str).collect();
+    assert_eq!(top, medicines.into(), "{found:?}");
+    assert!(
+        found.contains(&"solicitar-ligacao-agua-esgoto".to_owned()),
+        "{found:?}"
+    );
+    assert!(
+        !found.contains(&"declarar-estoque-rebanho".to_owned()),
+        "{found:?}"
+    );
+
+    // The word typed first (the high-cost medicines have it as a popular name), then its
+    // synonym.
+    let found = search_slugs(&app, "remédio").await;
+    let top: BTreeSet<&str> = found.iter().take(2).map(String::as_str).collect();
+    let typed = [
+        "solicitar-medicamento-alto-custo",
+        "solicitar-ligacao-agua-esgoto",
+    ];
+    assert_eq!(top, typed.into(), "{found:?}");
+    let next: BTreeSet<&str> = found.iter().skip(2).take(3).map(String::as_str).collect();
+    assert_eq!(next, medicines[1..].iter().copied().collect(), "{found:?}");
+    assert!(
+        !found.contains(&"declarar-estoque-rebanho".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[actix_web::test]
 async fn a_synonym_group_added_at_runtime_takes_effect() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;

@@ -143,6 +143,22 @@ fn plural_of_three_letters(word: &str) -> Option<String> {
     plural.then(|| word[..3].to_owned())
 }
 
+/// Words Snowball stems into another word's family where citizens mean something else, by their
+/// singular (folded), with the stem they get instead (as Lucene's `StemmerOverrideFilter`):
+/// "medicamento" is cut to "medic", as "médico", and "remediador" (of polluted soil) to "remedi",
+/// as "remédio", so a search for medicines listed doctors and soil remediation first.
+fn stem_override(singular: &str) -> Option<&'static str> {
+    const OVERRIDES: &[(&str, &str)] = &[
+        ("medicamento", "medicament"),
+        ("remediador", "remediador"),
+        ("remediadora", "remediador"),
+    ];
+    OVERRIDES
+        .iter()
+        .find(|(word, _)| *word == singular)
+        .map(|(_, stem)| *stem)
+}
+
 /// Stems remembered per thread: a catalogue repeats the same few tens of thousands of words, and
 /// Snowball is most of the cost of indexing.
 const MEMO_WORDS: usize = 200_000;
@@ -171,6 +187,10 @@ pub fn stem_into(folded: &str, out: &mut String) {
             return;
         }
         let singular = singular(folded);
+        if let Some(stem) = stem_override(without_plural(&singular)) {
+            out.push_str(stem);
+            return;
+        }
         let stem = STEMMER.stem(&singular).into_owned();
         // Snowball cuts some short words to three letters, where they meet acronyms and other
         // words kept whole: "meio" would be "mei" (MEI), "cine" "cin" (CIN), "casar" "cas" (as
@@ -511,6 +531,22 @@ mod tests {
         for (singular, other) in [("país", "pai"), ("ônus", "ONU")] {
             assert_ne!(stems(singular), stems(other), "{singular}");
         }
+    }
+
+    #[test]
+    fn words_snowball_puts_in_another_family_keep_their_own() {
+        assert_ne!(stems("medicamento"), stems("médico"));
+        assert_ne!(stems("remediadores"), stems("remédio"));
+        for (plural, singular) in [
+            ("medicamentos", "medicamento"),
+            ("remediadores", "remediador"),
+            ("remediadoras", "remediador"),
+        ] {
+            assert_eq!(stems(plural), stems(singular), "{plural}");
+        }
+        // The rest of the family still meets.
+        assert_eq!(stems("médicos"), stems("médica"));
+        assert_eq!(stems("remédios"), stems("remédio"));
     }
 
     #[test]

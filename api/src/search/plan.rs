@@ -7,7 +7,7 @@
 //! alternative is searched in every text field with the field's weight, the best field counting
 //! most (dis-max), so the name outranks keywords, then the description, then the steps.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tantivy::query::{
     BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
@@ -46,6 +46,9 @@ pub struct Plan {
     pub phrases: Vec<Vec<String>>,
     /// The words the catalogue does not know that were read as known ones, in text order.
     pub corrections: Vec<Correction>,
+    /// The document frequencies BM25 reads for the one-word alternatives of a slot (see
+    /// [`blend`]), instead of their own.
+    pub blended: HashMap<Term, u64>,
 }
 
 /// A word of the text the catalogue does not know, read as the words one or two edits away.
@@ -303,6 +306,7 @@ pub fn plan(
         n => n,
     };
     let relaxed_required = strong_count.div_ceil(2);
+    let blended = blend(searcher, fields, &slots);
     let query = combine(fields, &slots, &stems, required);
     let relaxed =
         (relaxed_required < required).then(|| combine(fields, &slots, &stems, relaxed_required));
@@ -312,7 +316,70 @@ pub fn plan(
         stems: highlight_stems,
         phrases,
         corrections,
+        blended,
     })
+}
+
+/// The alternatives of a slot (synonyms, corrections, completions) are one word to the citizen,
+/// so BM25 weighs each of them by the same rarity: in each field, the document frequency of the
+/// most frequent of them, as Lucene's `SynonymQuery` and its fuzzy queries do. By its own rarity,
+/// a rare alternative outweighed the word typed, its weight notwithstanding: the services with a
+/// rare synonym or a rare completion in their name came first. Phrase alternatives keep their
+/// own: a phrase's rarity is that of its words together.
+fn blend(searcher: &Searcher, fields: &Fields, slots: &[Slot]) -> HashMap<Term, u64> {
+    let mut blended: HashMap<Term, u64> = HashMap::new();
+    for slot in slots {
+        let words: Vec<&str> = slot
+            .alternatives
+            .iter()
+            .filter_map(|alternative| match alternative.stems.as_slice() {
+                [stem] => Some(stem.as_str()),
+                _ => None,
+            })
+            .collect();
+        if words.len() < 2 {
+            continue;
+        }
+        for (field, _) in fields.text_weighted() {
+            let terms: Vec<Term> = words
+                .iter()
+                .map(|word| Term::from_field_text(field, word))
+                .collect();
+            let most = terms
+                .iter()
+                .map(|term| searcher.doc_freq(term).unwrap_or(0))
+                .max()
+                .unwrap_or(0);
+            for term in terms {
+                let frequency = blended.entry(term).or_default();
+                *frequency = (*frequency).max(most);
+            }
+        }
+    }
+    blended
+}
+
+/// The searcher's statistics, with the plan's blended document frequencies.
+pub struct Statistics<'a> {
+    pub searcher: &'a Searcher,
+    pub blended: &'a HashMap<Term, u64>,
+}
+
+impl tantivy::query::Bm25StatisticsProvider for Statistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.searcher.total_num_tokens(field)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searcher.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        match self.blended.get(term) {
+            Some(frequency) => Ok(*frequency),
+            None => self.searcher.doc_freq(term),
+        }
+    }
 }
 
 /// The slots as one query where `required` strong slots must match.

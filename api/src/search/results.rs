@@ -660,7 +660,12 @@ impl SearchIndex {
         ) else {
             return Ok(SearchResults::empty());
         };
-        let mut matches = searcher.search(&plan.query, &AllMatches)?;
+        let statistics = plan::Statistics {
+            searcher: &searcher,
+            blended: &plan.blended,
+        };
+        let mut matches =
+            searcher.search_with_statistics_provider(&plan.query, &AllMatches, &statistics)?;
         // Services with every word, when those with most of them are added: they rank first.
         let mut strict: Option<HashSet<u32>> = None;
         if let Some(relaxed) = plan
@@ -670,7 +675,11 @@ impl SearchIndex {
         {
             // Few services have every word: show those first, then those with most of them.
             strict = Some(matches.iter().map(|(ord, _)| *ord).collect());
-            matches = searcher.search(relaxed.as_ref(), &AllMatches)?;
+            matches = searcher.search_with_statistics_provider(
+                relaxed.as_ref(),
+                &AllMatches,
+                &statistics,
+            )?;
         }
         // The strict matches' bonus is added after the popularity boost, so it cannot be scaled
         // past its tier.
@@ -1284,6 +1293,7 @@ mod tests {
             stems: stems(words).into_iter().collect(),
             phrases: phrases.iter().map(|phrase| stems(phrase)).collect(),
             corrections: Vec::new(),
+            blended: Default::default(),
         }
     }
 
