@@ -633,6 +633,23 @@ async fn synonyms_find_services_named_by_another_expression() {
         let top: BTreeSet<String> = slugs(&body).into_iter().take(second_copies.len()).collect();
         assert_eq!(top, second_copies, "{text}");
     }
+    // "médico" means a medical appointment ("consulta médica"), not "consultar" (to look up),
+    // which shares the stem of "consulta".
+    let found = search_slugs(&app, "médico").await;
+    for doctor in [
+        "renovar-cnh",
+        "primeira-habilitacao",
+        "solicitar-isencao-ipva-pcd",
+        "solicitar-medicamento-alto-custo",
+    ] {
+        assert!(found.contains(&doctor.to_owned()), "{found:?}");
+    }
+    for lookup in [
+        "consultar-multas-de-transito",
+        "consultar-processo-judicial",
+    ] {
+        assert!(!found.contains(&lookup.to_owned()), "{found:?}");
+    }
     // The tariff service only says "CadÚnico".
     let found = search_slugs(&app, "cadastro único").await;
     assert_eq!(found[0], "inscrever-cadunico", "{found:?}");

@@ -143,19 +143,32 @@ fn plural_of_three_letters(word: &str) -> Option<String> {
     plural.then(|| word[..3].to_owned())
 }
 
-/// Words Snowball stems into another word's family where citizens mean something else, by their
-/// singular (folded), with the stem they get instead (as Lucene's `StemmerOverrideFilter`):
-/// "medicamento" is cut to "medic", as "médico", and "remediador" (of polluted soil) to "remedi",
-/// as "remédio", so a search for medicines listed doctors and soil remediation first.
-fn stem_override(singular: &str) -> Option<&'static str> {
+/// Words Snowball stems into another word's family where citizens mean something else, with
+/// the stem they get instead (as Lucene's `StemmerOverrideFilter`), found as typed or by their
+/// singular. Each was found by trying citizens' searches on the federal catalogue: "medicamento"
+/// was cut as "médico", "remediador" (of polluted soil) as "remédio", "grávida" and "gravidez" as
+/// "grave" and "gravar", "marca" (trademark) as "marcar" (a consultation), "parto" as "parte",
+/// "leito" as "leite", "reservista" as "reserva",
+/// "mortis" (causa mortis) as "morte", and "loas" as "LOA" (the budget law); "autismo" did not
+/// meet "autista".
+fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
     const OVERRIDES: &[(&str, &str)] = &[
         ("medicamento", "medicament"),
         ("remediador", "remediador"),
         ("remediadora", "remediador"),
+        ("gravida", "gravid"),
+        ("gravidez", "gravid"),
+        ("marca", "marca"),
+        ("parto", "parto"),
+        ("leito", "leito"),
+        ("reservista", "reservista"),
+        ("mortis", "mortis"),
+        ("loas", "loas"),
+        ("autismo", "autist"),
     ];
     OVERRIDES
         .iter()
-        .find(|(word, _)| *word == singular)
+        .find(|(word, _)| *word == folded || *word == singular)
         .map(|(_, stem)| *stem)
 }
 
@@ -187,7 +200,7 @@ pub fn stem_into(folded: &str, out: &mut String) {
             return;
         }
         let singular = singular(folded);
-        if let Some(stem) = stem_override(without_plural(&singular)) {
+        if let Some(stem) = stem_override(folded, without_plural(&singular)) {
             out.push_str(stem);
             return;
         }
@@ -535,18 +548,35 @@ mod tests {
 
     #[test]
     fn words_snowball_puts_in_another_family_keep_their_own() {
-        assert_ne!(stems("medicamento"), stems("médico"));
-        assert_ne!(stems("remediadores"), stems("remédio"));
-        for (plural, singular) in [
+        for (word, other) in [
+            ("medicamento", "médico"),
+            ("remediadores", "remédio"),
+            ("grávida", "graves"),
+            ("gravidez", "gravar"),
+            ("marca", "marcar"),
+            ("parto", "parte"),
+            ("leitos", "leite"),
+            ("reservista", "reserva"),
+            ("mortis", "morte"),
+            ("LOAS", "LOA"),
+        ] {
+            assert_ne!(stems(word), stems(other), "{word}");
+        }
+        for (word, same) in [
             ("medicamentos", "medicamento"),
             ("remediadores", "remediador"),
             ("remediadoras", "remediador"),
+            ("grávidas", "gravidez"),
+            ("marcas", "marca"),
+            ("autismo", "autista"),
+            // The rest of each family still meets.
+            ("médicos", "médica"),
+            ("remédios", "remédio"),
+            ("marcar", "marcado"),
+            ("partes", "parte"),
         ] {
-            assert_eq!(stems(plural), stems(singular), "{plural}");
+            assert_eq!(stems(word), stems(same), "{word}");
         }
-        // The rest of the family still meets.
-        assert_eq!(stems("médicos"), stems("médica"));
-        assert_eq!(stems("remédios"), stems("remédio"));
     }
 
     #[test]
