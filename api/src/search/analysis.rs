@@ -147,10 +147,9 @@ fn plural_of_three_letters(word: &str) -> Option<String> {
 /// the stem they get instead (as Lucene's `StemmerOverrideFilter`), found as typed or by their
 /// singular. Each was found by trying citizens' searches on the federal catalogue: "medicamento"
 /// was cut as "médico", "remediador" (of polluted soil) as "remédio", "grávida" and "gravidez" as
-/// "grave" and "gravar", "marca" (trademark) as "marcar" (a consultation), "parto" as "parte",
-/// "leito" as "leite", "reservista" as "reserva",
-/// "mortis" (causa mortis) as "morte", and "loas" as "LOA" (the budget law); "autismo" did not
-/// meet "autista".
+/// "grave" and "gravar", "marca" (trademark) as "marcar" (to book an appointment), "parto" as
+/// "parte", "leito" as "leite", "reservista" as "reserva", "mortis" (causa mortis) as "morte",
+/// and "loas" as "LOA" (the budget law); "autismo" did not meet "autista".
 fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
     const OVERRIDES: &[(&str, &str)] = &[
         ("medicamento", "medicament"),
