@@ -279,6 +279,35 @@ async fn search_lists_only_published_services_name_matches_first() {
 }
 
 #[actix_web::test]
+async fn most_words_in_the_name_outrank_every_word_scattered_in_the_steps() {
+    let db = TestDb::seeded().await;
+    // As "carteira de trabalho digital" on the federal catalogue: the work card's name has two
+    // of the words, a trade-union form's steps all three.
+    execute(
+        &db,
+        &rename_sql("emitir-segunda-via-conta-agua", "Obter zorbal mirpeu"),
+    )
+    .await;
+    execute(
+        &db,
+        "UPDATE services SET content = jsonb_set(content, '{outcome}', \
+             '\"Envie o mirpeu assinado, com zorbal e quetzo, ao sindicato.\"'), updated_at = now() \
+             WHERE slug = 'registrar-manifestacao-ouvidoria'",
+    )
+    .await;
+    let app = app(&db).await;
+    let found = search_slugs(&app, "zorbal mirpeu quetzo").await;
+    assert_eq!(
+        found,
+        [
+            "emitir-segunda-via-conta-agua",
+            "registrar-manifestacao-ouvidoria"
+        ],
+        "{found:?}"
+    );
+}
+
+#[actix_web::test]
 async fn a_search_can_be_ordered_by_name_or_update() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
