@@ -689,6 +689,43 @@ async fn synonyms_find_services_named_by_another_expression() {
 }
 
 #[actix_web::test]
+async fn citizens_names_for_the_record_certificate_and_organ_donation_find_them() {
+    let db = TestDb::seeded().await;
+    for (slug, name) in [
+        (
+            "declarar-estoque-rebanho",
+            "Emitir certidão de antecedentes criminais",
+        ),
+        (
+            "emitir-ptv",
+            "Inscrever-se na lista de espera para transplante de órgãos",
+        ),
+        // "bons" is a word of the catalogue, so it is required (as on the federal one).
+        ("emitir-gta", "Premiar bons produtores rurais"),
+    ] {
+        execute(&db, &rename_sql(slug, name)).await;
+    }
+    let app = app(&db).await;
+    // The certificate named without "atestado" nor "bons" is found with the one named so.
+    let found = search_slugs(&app, "atestado de bons antecedentes").await;
+    let top: BTreeSet<&str> = found.iter().take(2).map(String::as_str).collect();
+    let certificates = [
+        "emitir-atestado-antecedentes-criminais",
+        "declarar-estoque-rebanho",
+    ];
+    assert_eq!(top, certificates.into(), "{found:?}");
+    // Only the transplant list, not every text with "órgão" (the agency) or "doação".
+    for text in [
+        "doação de órgãos",
+        "doador de órgãos",
+        "quero ser doador de órgãos",
+    ] {
+        let found = search_slugs(&app, text).await;
+        assert_eq!(found, ["emitir-ptv"], "{text}");
+    }
+}
+
+#[actix_web::test]
 async fn a_word_finds_its_own_meaning_before_rare_synonyms_and_false_relatives() {
     let db = TestDb::seeded().await;
     let medicines = [

@@ -34,6 +34,7 @@ const WEAK_WORDS: &[&str] = &[
     "conseguir",
     "consultar",
     "ver",
+    "ser",
     "saber",
     "qual",
     "quais",
