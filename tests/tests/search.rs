@@ -308,6 +308,19 @@ async fn most_words_in_the_name_outrank_every_word_scattered_in_the_steps() {
 }
 
 #[actix_web::test]
+async fn when_few_services_have_most_words_those_with_one_follow() {
+    let db = TestDb::seeded().await;
+    // As "levar gato para o exterior": the pet travel service has "gato" only, and no service
+    // has two of the words but one.
+    execute(&db, &rename_sql("emitir-gta", "Viajar com seu quetzo")).await;
+    execute(&db, &rename_sql("emitir-ptv", "Autorizar pirlim no zambo")).await;
+    let app = app(&db).await;
+    let found = search_slugs(&app, "quetzo pirlim zambo").await;
+    // Two words weigh more than one.
+    assert_eq!(found, ["emitir-ptv", "emitir-gta"], "{found:?}");
+}
+
+#[actix_web::test]
 async fn a_search_can_be_ordered_by_name_or_update() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
@@ -496,6 +509,60 @@ async fn a_misspelt_word_is_corrected() {
     let body = search(&app, "xyzwqkj", "").await;
     assert_eq!(body["total"], 0);
     assert!(body.get("correction").is_none(), "{body}");
+}
+
+#[actix_web::test]
+async fn words_around_what_is_wanted_are_neither_required_nor_corrected() {
+    let db = TestDb::seeded().await;
+    // "face" is one edit from "faço", and a word of the catalogue.
+    execute(
+        &db,
+        &rename_sql("emitir-gta", "Reconhecer a face do animal"),
+    )
+    .await;
+    let app = app(&db).await;
+    let wanted = search(&app, "renovar cnh", "").await;
+    for text in [
+        "como faço para renovar cnh",
+        "quanto custa renovar cnh",
+        "eu quero renovar cnh",
+        "me ajude a renovar cnh",
+    ] {
+        let body = search(&app, text, "").await;
+        assert!(body.get("correction").is_none(), "{text}: {body}");
+        assert_eq!(
+            body["total"],
+            wanted["total"],
+            "{text}: {:?} {:?}",
+            slugs(&body),
+            slugs(&wanted)
+        );
+        assert_eq!(slugs(&body)[0], "renovar-cnh", "{text}");
+    }
+}
+
+#[actix_web::test]
+async fn two_typos_keep_the_first_letter() {
+    let db = TestDb::seeded().await;
+    execute(
+        &db,
+        &rename_sql("emitir-gta", "Contestar decisão administrativa"),
+    )
+    .await;
+    let app = app(&db).await;
+    // "rescisão" is two edits from "decisão", the first letter one of them: not a typo of it.
+    let body = search(&app, "rescisao", "").await;
+    assert!(!slugs(&body).contains(&"emitir-gta".to_owned()), "{body}");
+    assert_ne!(
+        body["correction"]["words"][0]["read_as"], "decisão",
+        "{body}"
+    );
+    // Two typos after the first letter are mended.
+    let body = search(&app, "decisoa administrativa", "").await;
+    assert_eq!(slugs(&body)[0], "emitir-gta", "{body}");
+    // One edit still mends the first letter ("sertidão" for "certidão").
+    let body = search(&app, "fecisão administrativa", "").await;
+    assert_eq!(slugs(&body)[0], "emitir-gta", "{body}");
 }
 
 #[actix_web::test]

@@ -16,7 +16,7 @@ static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 const STOPWORDS: &[&str] = &[
     "a", "o", "as", "os", "um", "uma", "uns", "umas", "de", "da", "do", "das", "dos", "e", "em",
     "na", "no", "nas", "nos", "para", "pra", "pro", "por", "pelo", "pela", "pelos", "pelas", "com",
-    "sem", "ao", "aos", "que", "se", "ou", "meu", "minha", "meus", "minhas", "seu", "sua",
+    "ao", "aos", "que", "se", "ou", "meu", "minha", "meus", "minhas", "seu", "sua",
 ];
 
 /// Verbs and words citizens put around what they want ("como tirar", "quero fazer"): they count
@@ -35,6 +35,18 @@ const WEAK_WORDS: &[&str] = &[
     "consultar",
     "ver",
     "ser",
+    "faco",
+    "posso",
+    "sou",
+    "estou",
+    "foi",
+    "eu",
+    "me",
+    "quanto",
+    "custa",
+    // Not a stopword: without it, "sem custo" (free) read as "custo", and "quanto custa" found
+    // every free service.
+    "sem",
     "saber",
     "qual",
     "quais",
@@ -150,7 +162,8 @@ fn plural_of_three_letters(word: &str) -> Option<String> {
 /// was cut as "médico", "remediador" (of polluted soil) as "remédio", "grávida" and "gravidez" as
 /// "grave" and "gravar", "marca" (trademark) as "marcar" (to book an appointment), "parto" as
 /// "parte", "leito" as "leite", "reservista" as "reserva", "mortis" (causa mortis) as "morte",
-/// and "loas" as "LOA" (the budget law); "autismo" did not meet "autista".
+/// "loas" as "LOA" (the budget law), and "livro" as "livre" (Passe Livre came first for books);
+/// "autismo" did not meet "autista".
 fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
     const OVERRIDES: &[(&str, &str)] = &[
         ("medicamento", "medicament"),
@@ -165,6 +178,9 @@ fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
         ("mortis", "mortis"),
         ("loas", "loas"),
         ("autismo", "autist"),
+        ("livro", "livro"),
+        ("livre", "livre"),
+        ("livres", "livre"),
     ];
     OVERRIDES
         .iter()
@@ -559,6 +575,7 @@ mod tests {
             ("reservista", "reserva"),
             ("mortis", "morte"),
             ("LOAS", "LOA"),
+            ("livros", "livre"),
         ] {
             assert_ne!(stems(word), stems(other), "{word}");
         }
@@ -569,6 +586,8 @@ mod tests {
             ("grávidas", "gravidez"),
             ("marcas", "marca"),
             ("autismo", "autista"),
+            ("livros", "livro"),
+            ("livres", "livre"),
             // The rest of each family still meets.
             ("médicos", "médica"),
             ("remédios", "remédio"),

@@ -38,8 +38,9 @@ const PHRASE_WEIGHT: f32 = 1.5;
 pub struct Plan {
     /// Every required word (all but one in long queries).
     pub query: Box<dyn Query>,
-    /// Half the required words: what is shown after the strict matches when they are few.
-    pub relaxed: Option<Box<dyn Query>>,
+    /// Half the words, then any of them: what is added, a step at a time, while the matches are
+    /// few (a service with the one word a citizen's sentence shares with it is better than none).
+    pub looser: Vec<Box<dyn Query>>,
     /// Stems any alternative matches on.
     pub stems: HashSet<String>,
     /// Folded multi-word alternatives (synonyms), as stem sequences.
@@ -235,9 +236,11 @@ pub fn plan(
                 .retain(|completion| *completion != word.folded && seen.insert(completion.clone()));
             completed.truncate(MAX_EXPANSIONS);
         }
+        // A weak word is not misspelt: "faço" is not "face".
+        let weak = analysis::is_weak(&word.folded);
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".
-        if !known && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
+        if !known && !weak && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
             let close = close_words(searcher, fields.words, &word.folded);
             // A plural the catalogue only writes in the singular ("vistorias") is found by its
             // stem as typed: nothing to tell the citizen.
@@ -277,7 +280,7 @@ pub fn plan(
         };
         slots.push(Slot {
             alternatives,
-            weak: analysis::is_weak(&word.folded) || lone == Some(0),
+            weak: weak || lone == Some(0),
             estimate: lone,
         });
         index += 1;
@@ -305,14 +308,19 @@ pub fn plan(
         n if n >= 4 => n - 1,
         n => n,
     };
-    let relaxed_required = strong_count.div_ceil(2);
     let blended = blend(searcher, fields, &slots);
     let query = combine(fields, &slots, &stems, required);
-    let relaxed =
-        (relaxed_required < required).then(|| combine(fields, &slots, &stems, relaxed_required));
+    let mut looser = Vec::new();
+    let mut last = required;
+    for needed in [strong_count.div_ceil(2), 1] {
+        if needed < last {
+            looser.push(combine(fields, &slots, &stems, needed));
+            last = needed;
+        }
+    }
     Some(Plan {
         query,
-        relaxed,
+        looser,
         stems: highlight_stems,
         phrases,
         corrections,
@@ -563,7 +571,13 @@ fn document_frequency(searcher: &Searcher, field: Field, folded: &str) -> u64 {
 }
 
 /// Terms of `field` accepted by the automaton of `query`, the most frequent first.
-fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery, wanted: usize) -> Vec<String> {
+fn expand(
+    searcher: &Searcher,
+    field: Field,
+    query: &FuzzyTermQuery,
+    wanted: usize,
+    first_letter: Option<u8>,
+) -> Vec<String> {
     let Ok(automaton) = query.automaton() else {
         return Vec::new();
     };
@@ -572,7 +586,11 @@ fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery, wanted: usi
         let Ok(inverted) = segment.inverted_index(field) else {
             continue;
         };
-        let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else {
+        let mut terms = inverted.terms().search(&automaton);
+        if let Some(letter) = first_letter {
+            terms = terms.ge([letter]).lt([letter.saturating_add(1)]);
+        }
+        let Ok(mut stream) = terms.into_stream() else {
             continue;
         };
         // Bounded: a two-letter prefix may open thousands of words.
@@ -591,7 +609,9 @@ fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery, wanted: usi
 }
 
 /// Known words one or two edits away from a word the index does not know, the most frequent
-/// first.
+/// first. Two edits keep the first letter, as spelling checkers do (Lucene's
+/// `DirectSpellChecker`): with it changed as well, a word the catalogue lacks reads as another
+/// ("rescisão" as "decisão"), while one edit still mends a first letter ("sertidão").
 fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
     let len = folded.chars().count();
     let term = Term::from_field_text(field, folded);
@@ -600,6 +620,7 @@ fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
         field,
         &FuzzyTermQuery::new(term.clone(), 1, true),
         MAX_EXPANSIONS,
+        None,
     );
     if !close.is_empty() || len < TWO_TYPOS_LEN {
         return close;
@@ -609,6 +630,7 @@ fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
         field,
         &FuzzyTermQuery::new(term, 2, true),
         MAX_EXPANSIONS,
+        folded.bytes().next(),
     )
 }
 
@@ -619,5 +641,6 @@ fn completions(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
         field,
         &FuzzyTermQuery::new_prefix(Term::from_field_text(field, prefix), 0, true),
         MAX_EXPANSIONS,
+        None,
     )
 }

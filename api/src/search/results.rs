@@ -22,12 +22,13 @@ use super::{bit, FacetRow, Indexed, LabelPlaces, SearchError, SearchIndex, Span,
 
 /// Values listed per facet, the most frequent first; a selected value is always listed.
 const MAX_FACET_VALUES: usize = 50;
-/// Below this many services with every word, services with most of them are added.
+/// Below this many matches, services with fewer of the words are added (half, then any of them).
 const FEW_MATCHES: usize = 10;
-/// How much more a service with every word weighs than one with most of them. A factor, not a
-/// tier: every word scattered through the steps text ("carteira", "trabalho" and "digital" in a
-/// trade-union form) no longer outranks most of them in the name ("Obter a Carteira de
-/// Trabalho"). Tuning and holdout sets both rose with it (2 and 3 alike, 1.5 and 5 less).
+/// How much more a service with every word weighs than one with fewer (and one with half of them
+/// than one with a single word). A factor, not a tier: every word scattered through the steps
+/// text ("carteira", "trabalho" and "digital" in a trade-union form) no longer outranks most of
+/// them in the name ("Obter a Carteira de Trabalho"). Tuning and holdout sets both rose with it
+/// (2 and 3 alike, 1.5 and 5 less).
 const EVERY_WORD_FACTOR: f32 = 2.0;
 /// Characters of description around the first match.
 const SNIPPET_CHARS: usize = 220;
@@ -671,17 +672,16 @@ impl SearchIndex {
         };
         let mut matches =
             searcher.search_with_statistics_provider(&plan.query, &AllMatches, &statistics)?;
-        // Services with every word, when those with most of them are added: they weigh more.
-        let mut strict: Option<HashSet<u32>> = None;
-        if let Some(relaxed) = plan
-            .relaxed
-            .as_ref()
-            .filter(|_| matches.len() < FEW_MATCHES)
-        {
-            // Few services have every word: those with most of them are shown too.
-            strict = Some(matches.iter().map(|(ord, _)| *ord).collect());
+        // While the matches are few, those with fewer words are added a step at a time; each
+        // step's matches (fewer than `FEW_MATCHES`) weigh more than those the next one adds.
+        let mut stricter: Vec<HashSet<u32>> = Vec::new();
+        for looser in &plan.looser {
+            if matches.len() >= FEW_MATCHES {
+                break;
+            }
+            stricter.push(matches.iter().map(|(ord, _)| *ord).collect());
             matches = searcher.search_with_statistics_provider(
-                relaxed.as_ref(),
+                looser.as_ref(),
                 &AllMatches,
                 &statistics,
             )?;
@@ -723,11 +723,10 @@ impl SearchIndex {
                     true => score * crate::popularity::boost_at(row.boost),
                     false => score,
                 };
-                // Without relaxed matches, every match has (nearly) every word.
-                let full = strict.as_ref().is_none_or(|strict| strict.contains(&ord));
-                if full && strict.is_some() {
-                    score *= EVERY_WORD_FACTOR;
-                }
+                // Without looser matches, every match has (nearly) every word.
+                let full = stricter.first().is_none_or(|strict| strict.contains(&ord));
+                let steps = stricter.iter().filter(|step| step.contains(&ord)).count();
+                score *= EVERY_WORD_FACTOR.powi(steps as i32);
                 hits.push(Hit {
                     ord,
                     score,
@@ -1285,7 +1284,7 @@ mod tests {
         let stems = |words: &[&str]| words.iter().map(|w| analysis::stem(w)).collect::<Vec<_>>();
         Plan {
             query: Box::new(tantivy::query::AllQuery),
-            relaxed: None,
+            looser: Vec::new(),
             stems: stems(words).into_iter().collect(),
             phrases: phrases.iter().map(|phrase| stems(phrase)).collect(),
             corrections: Vec::new(),
