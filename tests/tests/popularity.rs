@@ -494,6 +494,32 @@ async fn sort_popular_in_a_search_keeps_the_matches_with_every_word_first() {
 }
 
 #[actix_web::test]
+async fn sort_popular_in_a_search_keeps_the_matches_with_more_words_above_those_with_one() {
+    let db = TestDb::seeded().await;
+    // No service has every word, one has two of them, one a single word.
+    execute(
+        &db,
+        "UPDATE services SET name = 'Viajar com seu quetzo', \
+             content = jsonb_set(content, '{name}', '\"Viajar com seu quetzo\"'), updated_at = now() \
+             WHERE slug = 'emitir-gta'; \
+         UPDATE services SET name = 'Autorizar pirlim no zambo', \
+             content = jsonb_set(content, '{name}', '\"Autorizar pirlim no zambo\"'), updated_at = now() \
+             WHERE slug = 'emitir-ptv';",
+    )
+    .await;
+    let (state, app) = app_and_state(&db).await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    view(&app, "emitir-gta", 3).await;
+    state.flush_views().await.unwrap();
+    let search = "/v1/services?q=quetzo%20pirlim%20zambo&sort=popular";
+    assert_eq!(
+        slugs(&ok(&app, search).await),
+        ["emitir-ptv", "emitir-gta"],
+        "two words before one, however viewed"
+    );
+}
+
+#[actix_web::test]
 async fn the_search_boost_breaks_ties_but_never_lifts_a_weaker_match() {
     let db = TestDb::seeded().await;
     let (state, app) = app_and_state(&db).await;

@@ -236,8 +236,10 @@ pub fn plan(
                 .retain(|completion| *completion != word.folded && seen.insert(completion.clone()));
             completed.truncate(MAX_EXPANSIONS);
         }
-        // A weak word is not misspelt: "faço" is not "face".
-        let weak = analysis::is_weak(&word.folded);
+        // A weak word is not misspelt: "faço" is not "face". A short one being typed may be the
+        // start of another ("me" of "mei", "ser" of "serviço"): then its completions count.
+        let weak = analysis::is_weak(&word.folded)
+            && (completed.is_empty() || word.folded.chars().count() > 3);
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".
         if !known && !weak && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
@@ -576,7 +578,7 @@ fn expand(
     field: Field,
     query: &FuzzyTermQuery,
     wanted: usize,
-    first_letter: Option<u8>,
+    first_letter: Option<&str>,
 ) -> Vec<String> {
     let Ok(automaton) = query.automaton() else {
         return Vec::new();
@@ -588,7 +590,7 @@ fn expand(
         };
         let mut terms = inverted.terms().search(&automaton);
         if let Some(letter) = first_letter {
-            terms = terms.ge([letter]).lt([letter.saturating_add(1)]);
+            terms = terms.ge(letter);
         }
         let Ok(mut stream) = terms.into_stream() else {
             continue;
@@ -596,6 +598,9 @@ fn expand(
         // Bounded: a two-letter prefix may open thousands of words.
         let mut seen = 0;
         while stream.advance() && seen < 500 {
+            if first_letter.is_some_and(|letter| !stream.key().starts_with(letter.as_bytes())) {
+                break;
+            }
             seen += 1;
             if let Ok(term) = std::str::from_utf8(stream.key()) {
                 *found.entry(term.to_owned()).or_default() += u64::from(stream.value().doc_freq);
@@ -630,7 +635,10 @@ fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
         field,
         &FuzzyTermQuery::new(term, 2, true),
         MAX_EXPANSIONS,
-        folded.bytes().next(),
+        folded
+            .chars()
+            .next()
+            .map(|first| &folded[..first.len_utf8()]),
     )
 }
 

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::query::{PageRequest, ServiceFilter, ServiceSort};
@@ -25,11 +25,11 @@ const MAX_FACET_VALUES: usize = 50;
 /// Below this many matches, services with fewer of the words are added (half, then any of them).
 const FEW_MATCHES: usize = 10;
 /// How much more a service with every word weighs than one with fewer (and one with half of them
-/// than one with a single word). A factor, not a tier: every word scattered through the steps
+/// than one with a single word), per step. A factor, not a tier: every word scattered through the steps
 /// text ("carteira", "trabalho" and "digital" in a trade-union form) no longer outranks most of
 /// them in the name ("Obter a Carteira de Trabalho"). Tuning and holdout sets both rose with it
 /// (2 and 3 alike, 1.5 and 5 less).
-const EVERY_WORD_FACTOR: f32 = 2.0;
+const STEP_FACTOR: f32 = 2.0;
 /// Characters of description around the first match.
 const SNIPPET_CHARS: usize = 220;
 
@@ -673,13 +673,15 @@ impl SearchIndex {
         let mut matches =
             searcher.search_with_statistics_provider(&plan.query, &AllMatches, &statistics)?;
         // While the matches are few, those with fewer words are added a step at a time; each
-        // step's matches (fewer than `FEW_MATCHES`) weigh more than those the next one adds.
-        let mut stricter: Vec<HashSet<u32>> = Vec::new();
+        // step's matches (fewer than `FEW_MATCHES`) rise a level above those the next one adds.
+        let mut levels: HashMap<u32, u8> = HashMap::new();
         for looser in &plan.looser {
             if matches.len() >= FEW_MATCHES {
                 break;
             }
-            stricter.push(matches.iter().map(|(ord, _)| *ord).collect());
+            for (ord, _) in &matches {
+                *levels.entry(*ord).or_default() += 1;
+            }
             matches = searcher.search_with_statistics_provider(
                 looser.as_ref(),
                 &AllMatches,
@@ -723,15 +725,13 @@ impl SearchIndex {
                     true => score * crate::popularity::boost_at(row.boost),
                     false => score,
                 };
-                // Without looser matches, every match has (nearly) every word.
-                let full = stricter.first().is_none_or(|strict| strict.contains(&ord));
-                let steps = stricter.iter().filter(|step| step.contains(&ord)).count();
-                score *= EVERY_WORD_FACTOR.powi(steps as i32);
+                let level = levels.get(&ord).copied().unwrap_or(0);
+                score *= STEP_FACTOR.powi(i32::from(level));
                 hits.push(Hit {
                     ord,
                     score,
                     views,
-                    full,
+                    level,
                 });
             }
             if misses.count_ones() <= 1 {
@@ -758,10 +758,10 @@ impl SearchIndex {
                         .cmp(&a.map(|(at, _)| at))
                         .then(a.map(|(_, id)| id).cmp(&b.map(|(_, id)| id)))
                 }
-                // The matches with every word stay above the partial ones, as in relevance.
+                // The matches with more words stay above those with fewer, each level by views.
                 ServiceSort::Popular => b
-                    .full
-                    .cmp(&a.full)
+                    .level
+                    .cmp(&a.level)
                     .then(b.views.cmp(&a.views))
                     .then(b.score.total_cmp(&a.score))
                     .then_with(by_name),
@@ -1018,8 +1018,8 @@ struct Hit {
     score: Score,
     /// Page views in the popularity window (`sort=popular` only).
     views: u64,
-    /// Has every word the query requires, when the partial matches were added.
-    full: bool,
+    /// How many of the stricter steps matched it, when looser ones were added (0 otherwise).
+    level: u8,
 }
 
 /// Byte ranges of the words of `text` that the query looked for (a word alone, or every word of
