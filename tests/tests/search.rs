@@ -321,6 +321,32 @@ async fn when_few_services_have_most_words_those_with_one_follow() {
 }
 
 #[actix_web::test]
+async fn a_filtered_search_adds_looser_matches_when_few_pass_the_filter() {
+    let db = TestDb::seeded().await;
+    // Both words in every published service of the other organizations, one in a service of
+    // the animal health agency.
+    execute(
+        &db,
+        "UPDATE services SET content = jsonb_set(content, '{description}', \
+             to_jsonb('zorbal mirpeu ' || (content->>'description'))), updated_at = now() \
+         WHERE organization_id <> (SELECT organization_id FROM services WHERE slug = 'emitir-gta')",
+    )
+    .await;
+    execute(&db, &rename_sql("emitir-gta", "Viajar com zorbal")).await;
+    let app = app(&db).await;
+    let everywhere = search(&app, "zorbal mirpeu", "").await;
+    assert!(everywhere["total"].as_u64().unwrap() >= 10, "{everywhere}");
+    assert!(!slugs(&everywhere).contains(&"emitir-gta".to_owned()));
+    let agency = search(&app, "zorbal", "").await;
+    let agency = item(&agency, "emitir-gta")["organization"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = search(&app, "zorbal mirpeu", &format!("organization={agency}")).await;
+    assert_eq!(slugs(&body), ["emitir-gta"], "{body}");
+}
+
+#[actix_web::test]
 async fn a_search_can_be_ordered_by_name_or_update() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;

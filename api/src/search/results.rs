@@ -22,7 +22,8 @@ use super::{bit, FacetRow, Indexed, LabelPlaces, SearchError, SearchIndex, Span,
 
 /// Values listed per facet, the most frequent first; a selected value is always listed.
 const MAX_FACET_VALUES: usize = 50;
-/// Below this many matches, services with fewer of the words are added (half, then any of them).
+/// Below this many matches shown (live, passing the filters), services with fewer of the words
+/// are added (half, then any of them).
 const FEW_MATCHES: usize = 10;
 /// How much more a service with every word weighs than one with fewer (and one with half of them
 /// than one with a single word), per step. A factor, not a tier: every word scattered through the steps
@@ -676,7 +677,7 @@ impl SearchIndex {
         // step's matches (fewer than `FEW_MATCHES`) rise a level above those the next one adds.
         let mut levels: HashMap<u32, u8> = HashMap::new();
         for looser in &plan.looser {
-            if matches.len() >= FEW_MATCHES {
+            if self.enough_shown(&matches, &request.filter)? {
                 break;
             }
             for (ord, _) in &matches {
@@ -827,6 +828,37 @@ impl SearchIndex {
 }
 
 impl SearchIndex {
+    /// Whether at least `FEW_MATCHES` of `matches` are live and pass `filter`: a citizen who
+    /// filtered by municipality sees the looser matches there, however many the others are.
+    fn enough_shown(
+        &self,
+        matches: &[(u32, Score)],
+        filter: &ServiceFilter,
+    ) -> Result<bool, SearchError> {
+        if matches.len() < FEW_MATCHES {
+            return Ok(false);
+        }
+        let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
+        let Some(resolved) = store.resolve(filter) else {
+            // Nothing passes a filter naming what does not exist: looser matches would not either.
+            return Ok(true);
+        };
+        let lists = store.lists.as_slice();
+        let shown = matches
+            .iter()
+            .filter(|(ord, _)| {
+                store.rows.get(*ord as usize).is_some_and(|row| {
+                    row.has(FacetRow::LIVE)
+                        && resolved.misses(row, lists, || {
+                            store.docs.get(*ord as usize).and_then(Option::as_deref)
+                        }) == 0
+                })
+            })
+            .take(FEW_MATCHES)
+            .count();
+        Ok(shown >= FEW_MATCHES)
+    }
+
     /// Fills `keyword`, or else `details`, from the texts tantivy stores for the service `id`.
     fn highlight_stored(
         &self,
