@@ -520,6 +520,50 @@ async fn sort_popular_in_a_search_keeps_the_matches_with_more_words_above_those_
 }
 
 #[actix_web::test]
+async fn suggestions_of_the_most_viewed_services_come_first() {
+    let db = TestDb::seeded().await;
+    execute(
+        &db,
+        "UPDATE services SET name = 'Quiosque alfa', \
+             content = jsonb_set(content, '{name}', '\"Quiosque alfa\"'), updated_at = now() \
+             WHERE slug = 'emitir-segunda-via-conta-agua'; \
+         UPDATE services SET name = 'Quiosque beta da praça', \
+             content = jsonb_set(content, '{name}', '\"Quiosque beta da praça\"'), updated_at = now() \
+             WHERE slug = 'solicitar-ligacao-agua-esgoto';",
+    )
+    .await;
+    let (state, app) = app_and_state(&db).await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    let suggested = |body: Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|item| item["service_slug"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let typed = "/v1/search/suggest?q=quios";
+    // Unviewed: the shorter text first.
+    assert_eq!(
+        suggested(ok(&app, typed).await),
+        [
+            "emitir-segunda-via-conta-agua",
+            "solicitar-ligacao-agua-esgoto"
+        ]
+    );
+    view(&app, "solicitar-ligacao-agua-esgoto", 3).await;
+    state.flush_views().await.unwrap();
+    // The cached answer is not served once the boosts change.
+    assert_eq!(
+        suggested(ok(&app, typed).await),
+        [
+            "solicitar-ligacao-agua-esgoto",
+            "emitir-segunda-via-conta-agua"
+        ]
+    );
+}
+
+#[actix_web::test]
 async fn the_search_boost_breaks_ties_but_never_lifts_a_weaker_match() {
     let db = TestDb::seeded().await;
     let (state, app) = app_and_state(&db).await;

@@ -3,8 +3,9 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiResult, Problem};
+use crate::popularity::DependsOnPopularity;
 use crate::query::{QueryModel, QueryParams, Strict};
-use crate::routes::answers::{cached_answer, list_key};
+use crate::routes::answers::cached_answer;
 use crate::search::{Suggested, Suggestion};
 use crate::AppState;
 
@@ -56,7 +57,8 @@ pub struct Suggestions {
 ///
 /// At most 10 names and popular names of published services for what was typed so far: earlier
 /// words whole, the last one as a prefix, accents and case ignored. Texts starting with what was
-/// typed come first. When nothing completes it, its misspelt words are read as words of names
+/// typed come first, then those of the services viewed most (as search's popularity boost
+/// counts them). When nothing completes it, its misspelt words are read as words of names
 /// and popular names one edit away ("seguro desenp" as "seguro desemp"), and `read_as` says so.
 #[utoipa::path(
     tag = "services",
@@ -74,8 +76,9 @@ pub async fn suggest(
     query: Strict<SuggestParams>,
 ) -> ApiResult<HttpResponse> {
     let SuggestParams { text, limit } = query.0;
-    // Keystrokes repeat across citizens even more than searches: answers are cached alike.
-    cached_answer(&state, &list_key(&req), || {
+    // Keystrokes repeat across citizens even more than searches: answers are cached alike,
+    // under the popularity boosts they are ordered by.
+    let mut answer = cached_answer(&state, &state.popularity.boost_cache_key(&req), || {
         let suggested = match text {
             Some(text) => state.search.suggest(&text, limit as usize)?,
             None => Suggested {
@@ -88,5 +91,7 @@ pub async fn suggest(
             read_as: suggested.read_as,
         };
         Ok((body, None))
-    })
+    })?;
+    answer.extensions_mut().insert(DependsOnPopularity::Boost);
+    Ok(answer)
 }

@@ -156,7 +156,8 @@ impl SuggestIndex {
             .collect()
     }
 
-    fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
+    /// `level`: a service's popularity step (see `popularity::Boosts`).
+    fn suggest(&self, typed: &str, limit: usize, level: impl Fn(&Uuid) -> u8) -> Vec<Suggestion> {
         let words: Vec<String> = analysis::content_words(typed).map(|w| w.folded).collect();
         let Some((prefix, whole)) = words.split_last() else {
             return Vec::new();
@@ -183,12 +184,14 @@ impl SuggestIndex {
                     .take(WORDS_READ * ENTRIES_PER_WORD),
             );
         }
-        // What starts with the whole text typed first, then names before popular names, then
-        // shorter (more general) texts.
+        // What starts with the whole text typed first, then the services citizens view most
+        // (`cart`: the work card before a jockey club's licence, once it is viewed more), then
+        // names before popular names, then shorter (more general) texts.
         candidates.sort_by(|a, b| {
             let starts = |e: &Entry| !e.folded.starts_with(&typed_folded);
             starts(a)
                 .cmp(&starts(b))
+                .then_with(|| level(&b.suggestion.service_id).cmp(&level(&a.suggestion.service_id)))
                 .then(a.suggestion.kind.cmp(&b.suggestion.kind))
                 .then(a.folded.len().cmp(&b.folded.len()))
                 .then_with(|| a.folded.cmp(&b.folded))
@@ -434,7 +437,9 @@ impl SearchIndex {
         let begun = |prefix: &str| plan::begins_a_known_word(&searcher, &self.fields, prefix);
         let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
         let index = &store.suggest;
-        let items = index.suggest(typed, limit);
+        let boosts = self.boosts.load();
+        let level = |id: &Uuid| boosts.level(id);
+        let items = index.suggest(typed, limit, level);
         if !items.is_empty() {
             return Ok(Suggested {
                 items,
@@ -442,7 +447,7 @@ impl SearchIndex {
             });
         }
         let completed = |text: String| {
-            let items = index.suggest(&text, limit);
+            let items = index.suggest(&text, limit, level);
             (!items.is_empty()).then(|| Suggested {
                 items,
                 read_as: Some(text.trim().to_owned()),
