@@ -434,3 +434,12 @@ pub fn slugs(body: &serde_json::Value) -> Vec<String> {
         .map(|item| item["slug"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// Renames a service the way the application stores names: the column and the document.
+pub fn rename_sql(slug: &str, name: &str) -> String {
+    let name = name.replace('\'', "''");
+    format!(
+        "UPDATE services SET name = '{name}', content = jsonb_set(content, '{{name}}', to_jsonb('{name}'::text)), \
+         updated_at = now() WHERE slug = '{slug}'"
+    )
+}

@@ -15,7 +15,7 @@ use actix_web::test::TestRequest;
 use carta_api::client_address::TrustedProxies;
 use carta_api::import::govbr_feed::{import_govbr_feed, FeedImport};
 use carta_api::AppState;
-use carta_tests::{app_for, get, ok, request, send, slugs, state, token_for, TestDb};
+use carta_tests::{app_for, get, ok, rename_sql, request, send, slugs, state, token_for, TestDb};
 use diesel_async::SimpleAsyncConnection;
 use domain::access::Role;
 use domain::organization::Sphere;
@@ -497,16 +497,8 @@ async fn sort_popular_in_a_search_keeps_the_matches_with_every_word_first() {
 async fn sort_popular_in_a_search_keeps_the_matches_with_more_words_above_those_with_one() {
     let db = TestDb::seeded().await;
     // No service has every word, one has two of them, one a single word.
-    execute(
-        &db,
-        "UPDATE services SET name = 'Viajar com seu quetzo', \
-             content = jsonb_set(content, '{name}', '\"Viajar com seu quetzo\"'), updated_at = now() \
-             WHERE slug = 'emitir-gta'; \
-         UPDATE services SET name = 'Autorizar pirlim no zambo', \
-             content = jsonb_set(content, '{name}', '\"Autorizar pirlim no zambo\"'), updated_at = now() \
-             WHERE slug = 'emitir-ptv';",
-    )
-    .await;
+    execute(&db, &rename_sql("emitir-gta", "Viajar com seu quetzo")).await;
+    execute(&db, &rename_sql("emitir-ptv", "Autorizar pirlim no zambo")).await;
     let (state, app) = app_and_state(&db).await;
     state.search.catch_up(&state.pool).await.unwrap();
     view(&app, "emitir-gta", 3).await;
@@ -522,16 +514,12 @@ async fn sort_popular_in_a_search_keeps_the_matches_with_more_words_above_those_
 #[actix_web::test]
 async fn suggestions_of_the_most_viewed_services_come_first() {
     let db = TestDb::seeded().await;
-    execute(
-        &db,
-        "UPDATE services SET name = 'Quiosque alfa', \
-             content = jsonb_set(content, '{name}', '\"Quiosque alfa\"'), updated_at = now() \
-             WHERE slug = 'emitir-segunda-via-conta-agua'; \
-         UPDATE services SET name = 'Quiosque beta da praça', \
-             content = jsonb_set(content, '{name}', '\"Quiosque beta da praça\"'), updated_at = now() \
-             WHERE slug = 'solicitar-ligacao-agua-esgoto';",
-    )
-    .await;
+    for (slug, name) in [
+        ("emitir-segunda-via-conta-agua", "Quiosque alfa"),
+        ("solicitar-ligacao-agua-esgoto", "Quiosque beta da praça"),
+    ] {
+        execute(&db, &rename_sql(slug, name)).await;
+    }
     let (state, app) = app_and_state(&db).await;
     state.search.catch_up(&state.pool).await.unwrap();
     let suggested = |body: Value| -> Vec<String> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use carta_tests::{app, app_for, get, ok, slugs, state, Reply, TestDb};
+use carta_tests::{app, app_for, get, ok, rename_sql, slugs, state, Reply, TestDb};
 use diesel_async::SimpleAsyncConnection;
 use domain::service::{ServiceDraft, ServiceStatus};
 use persistence::seed;
@@ -117,15 +117,6 @@ async fn execute(db: &TestDb, sql: &str) {
     conn.batch_execute(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// Renames a service the way the application stores names: the column and the document.
-fn rename_sql(slug: &str, name: &str) -> String {
-    let name = name.replace('\'', "''");
-    format!(
-        "UPDATE services SET name = '{name}', content = jsonb_set(content, '{{name}}', to_jsonb('{name}'::text)), \
-         updated_at = now() WHERE slug = '{slug}'"
-    )
 }
 
 fn set_status_sql(slug: &str, status: &str) -> String {
