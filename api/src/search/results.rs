@@ -26,10 +26,10 @@ const MAX_FACET_VALUES: usize = 50;
 /// are added (half, then any of them).
 const FEW_MATCHES: usize = 10;
 /// How much more a service with every word weighs than one with fewer (and one with half of them
-/// than one with a single word), per step. A factor, not a tier: every word scattered through the steps
-/// text ("carteira", "trabalho" and "digital" in a trade-union form) no longer outranks most of
-/// them in the name ("Obter a Carteira de Trabalho"). Tuning and holdout sets both rose with it
-/// (2 and 3 alike, 1.5 and 5 less).
+/// than one with a single word), per step. A factor, not a tier: every word scattered through
+/// the steps text ("carteira", "trabalho" and "digital" in a trade-union form) no longer
+/// outranks most of them in the name ("Obter a Carteira de Trabalho"). Tuning and holdout sets
+/// both rose with it (2 and 3 alike, 1.5 and 5 less).
 const STEP_FACTOR: f32 = 2.0;
 /// Characters of description around the first match.
 const SNIPPET_CHARS: usize = 220;
