@@ -14,7 +14,7 @@ use tantivy::query::{
     TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Searcher, Term};
+use tantivy::{DocSet, Searcher, Term, TERMINATED};
 
 use super::analysis::{self, Word};
 use super::disjunction::LazyDisjunction;
@@ -24,6 +24,9 @@ use super::Fields;
 pub const MIN_TYPO_LEN: usize = 4;
 /// A word at least this long may have two typos.
 const TWO_TYPOS_LEN: usize = 8;
+/// A long word this many services write in their steps or documents is theirs, not a typo: it
+/// gets one edit, not two ("rescisão" is not "revisão"). One service's text may have a typo.
+const WRITTEN_IN_DETAILS: u64 = 2;
 /// Completions and corrections taken per word, the most frequent first.
 pub const MAX_EXPANSIONS: usize = 6;
 /// The last word is completed once it has this many letters.
@@ -243,7 +246,7 @@ pub fn plan(
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".
         if !known && !weak && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
-            let close = close_words(searcher, fields.words, &word.folded);
+            let close = close_words(searcher, fields, word);
             // A plural the catalogue only writes in the singular ("vistorias") is found by its
             // stem as typed: nothing to tell the citizen.
             let told = close
@@ -617,22 +620,26 @@ fn expand(
 /// first. Two edits keep the first letter, as spelling checkers do (Lucene's
 /// `DirectSpellChecker`): with it changed as well, a word the catalogue lacks reads as another
 /// ("rescisão" as "decisão"), while one edit still mends a first letter ("sertidão").
-fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
-    let len = folded.chars().count();
-    let term = Term::from_field_text(field, folded);
+fn close_words(searcher: &Searcher, fields: &Fields, word: &Word) -> Vec<String> {
+    let folded = word.folded.as_str();
+    let term = Term::from_field_text(fields.words, folded);
     let close = expand(
         searcher,
-        field,
+        fields.words,
         &FuzzyTermQuery::new(term.clone(), 1, true),
         MAX_EXPANSIONS,
         None,
     );
-    if !close.is_empty() || len < TWO_TYPOS_LEN {
+    if !close.is_empty()
+        || folded.chars().count() < TWO_TYPOS_LEN
+        || live_documents_with(searcher, fields.details, &word.stem, WRITTEN_IN_DETAILS)
+            >= WRITTEN_IN_DETAILS
+    {
         return close;
     }
     expand(
         searcher,
-        field,
+        fields.words,
         &FuzzyTermQuery::new(term, 2, true),
         MAX_EXPANSIONS,
         folded
@@ -640,6 +647,33 @@ fn close_words(searcher: &Searcher, field: Field, folded: &str) -> Vec<String> {
             .next()
             .map(|first| &folded[..first.len_utf8()]),
     )
+}
+
+/// Live documents with `folded` in `field`, counted up to `enough`. Unlike `doc_freq`, which
+/// still counts the versions of a service that a later change replaced until their segment is
+/// merged, so that the answer would depend on the index's history.
+fn live_documents_with(searcher: &Searcher, field: Field, folded: &str, enough: u64) -> u64 {
+    let term = Term::from_field_text(field, folded);
+    let mut count = 0;
+    for segment in searcher.segment_readers() {
+        let Ok(index) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                count += 1;
+                if count >= enough {
+                    return count;
+                }
+            }
+            doc = postings.advance();
+        }
+    }
+    count
 }
 
 /// Known words starting with what the citizen is still typing.
