@@ -579,6 +579,72 @@ async fn two_typos_keep_the_first_letter() {
     assert_eq!(slugs(&body), ["emitir-gta"], "{body}");
 }
 
+/// Sets the title of a service's first step, as an editor's change stores it.
+fn first_step_title_sql(slug: &str, title: &str) -> String {
+    format!(
+        "UPDATE services SET content = jsonb_set(content, '{{steps,0,title}}', to_jsonb('{title}'::text)), \
+         updated_at = now() WHERE slug = '{slug}'"
+    )
+}
+
+#[actix_web::test]
+async fn a_word_several_services_write_in_their_steps_is_not_read_as_another() {
+    let db = TestDb::seeded().await;
+    execute(&db, &rename_sql("emitir-gta", "Contestar zorbalino")).await;
+    let title = "Entregar o termo de zorbelinu";
+    execute(&db, &first_step_title_sql("emitir-ptv", title)).await;
+    // In one service's steps, a word may still be a typo of a name's word.
+    let body = search(&app(&db).await, "zorbelinu", "").await;
+    assert_eq!(
+        body["correction"]["words"][0]["read_as"], "zorbalino",
+        "{body}"
+    );
+    // Written in two, it is the catalogue's own ("rescisão" is not "revisão"): found as typed.
+    execute(
+        &db,
+        &first_step_title_sql("declarar-estoque-rebanho", title),
+    )
+    .await;
+    let body = search(&app(&db).await, "zorbelinu", "").await;
+    assert!(body.get("correction").is_none(), "{body}");
+    let mut found = slugs(&body);
+    found.sort();
+    assert_eq!(found, ["declarar-estoque-rebanho", "emitir-ptv"], "{body}");
+}
+
+#[actix_web::test]
+async fn citizens_words_for_dismissal_refusal_and_the_information_law_find_the_services() {
+    let db = TestDb::seeded().await;
+    execute(
+        &db,
+        &rename_sql("emitir-ptv", "Contestar indeferimento de benefício"),
+    )
+    .await;
+    execute(
+        &db,
+        &rename_sql(
+            "solicitar-medicamento-alto-custo",
+            "Obter carteira de registro migratório",
+        ),
+    )
+    .await;
+    let app = app(&db).await;
+    for (text, wanted) in [
+        ("rescisão", "solicitar-seguro-desemprego"),
+        ("benefício negado", "emitir-ptv"),
+        ("lai", "solicitar-acesso-informacao-publica"),
+        ("crnm", "solicitar-medicamento-alto-custo"),
+        ("rne", "solicitar-medicamento-alto-custo"),
+    ] {
+        let found = search_slugs(&app, text).await;
+        assert_eq!(
+            found.first().map(String::as_str),
+            Some(wanted),
+            "{text}: {found:?}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn the_last_word_is_completed_as_a_prefix() {
     let db = TestDb::seeded().await;
