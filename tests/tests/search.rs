@@ -613,7 +613,7 @@ async fn a_word_several_services_write_in_their_steps_is_not_read_as_another() {
 }
 
 #[actix_web::test]
-async fn citizens_words_for_dismissal_refusal_and_the_information_law_find_the_services() {
+async fn citizens_words_from_the_second_audit_find_the_services() {
     let db = TestDb::seeded().await;
     execute(
         &db,
@@ -628,8 +628,27 @@ async fn citizens_words_for_dismissal_refusal_and_the_information_law_find_the_s
         ),
     )
     .await;
+    execute(
+        &db,
+        &rename_sql("emitir-gta", "Alistar-se no serviço militar obrigatório"),
+    )
+    .await;
+    execute(
+        &db,
+        &rename_sql(
+            "declarar-estoque-rebanho",
+            "Inscrever pessoa jurídica no CNPJ",
+        ),
+    )
+    .await;
     let app = app(&db).await;
+    let found = search_slugs(&app, "abertura de empresa").await;
+    assert!(
+        found.contains(&"declarar-estoque-rebanho".to_owned()),
+        "{found:?}"
+    );
     for (text, wanted) in [
+        ("reservista", "emitir-gta"),
         ("rescisão", "solicitar-seguro-desemprego"),
         ("benefício negado", "emitir-ptv"),
         ("lai", "solicitar-acesso-informacao-publica"),
