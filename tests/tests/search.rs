@@ -613,6 +613,24 @@ async fn a_word_several_services_write_in_their_steps_is_not_read_as_another() {
 }
 
 #[actix_web::test]
+async fn a_word_an_edit_took_out_of_the_catalogue_is_read_as_a_typo() {
+    let db = TestDb::seeded().await;
+    execute(&db, &rename_sql("emitir-gta", "Contestar zorbalino")).await;
+    let state = state(&db).await;
+    let app = app_for(state.clone()).await;
+    execute(&db, &rename_sql("emitir-gta", "Contestar zorbelino")).await;
+    state.search.catch_up(&state.pool).await.unwrap();
+    // The index keeps the replaced version, deleted, until its segment is merged: the word must
+    // not stay known because of it.
+    let body = search(&app, "zorbalino", "").await;
+    assert_eq!(slugs(&body), ["emitir-gta"], "{body}");
+    assert_eq!(
+        body["correction"]["words"][0]["read_as"], "zorbelino",
+        "{body}"
+    );
+}
+
+#[actix_web::test]
 async fn citizens_words_from_the_second_audit_find_the_services() {
     let db = TestDb::seeded().await;
     execute(

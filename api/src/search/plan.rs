@@ -553,7 +553,7 @@ fn stem_frequency(searcher: &Searcher, fields: &Fields, stem: &str) -> u64 {
 /// Whether the catalogue's vocabulary (names, popular names, acronyms, keywords and
 /// descriptions) has the folded word.
 pub(super) fn is_known(searcher: &Searcher, fields: &Fields, folded: &str) -> bool {
-    document_frequency(searcher, fields.words, folded) > 0
+    live_documents_with(searcher, fields.words, folded, 1) > 0
 }
 
 /// Whether a word of the catalogue's vocabulary begins with `prefix` (folded).
@@ -612,8 +612,12 @@ fn expand(
     }
     let mut found: Vec<(String, u64)> = found.into_iter().collect();
     found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    found.truncate(wanted);
-    found.into_iter().map(|(term, _)| term).collect()
+    found
+        .into_iter()
+        .map(|(term, _)| term)
+        .filter(|term| live_documents_with(searcher, field, term, 1) > 0)
+        .take(wanted)
+        .collect()
 }
 
 /// Known words one or two edits away from a word the index does not know, the most frequent
@@ -649,9 +653,9 @@ fn close_words(searcher: &Searcher, fields: &Fields, word: &Word) -> Vec<String>
     )
 }
 
-/// Live documents with `folded` in `field`, counted up to `enough`. Unlike `doc_freq`, which
-/// still counts the versions of a service that a later change replaced until their segment is
-/// merged, so that the answer would depend on the index's history.
+/// Live documents with `folded` in `field`, counted up to `enough`. Not `doc_freq`: it still
+/// counts the versions of services that later changes replaced, until their segment is merged
+/// (the whole catalogue's first segment may never be), so words an edit took out would stay.
 fn live_documents_with(searcher: &Searcher, field: Field, folded: &str, enough: u64) -> u64 {
     let term = Term::from_field_text(field, folded);
     let mut count = 0;
