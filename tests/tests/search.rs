@@ -628,6 +628,10 @@ async fn a_word_an_edit_took_out_of_the_catalogue_is_read_as_a_typo() {
         body["correction"]["words"][0]["read_as"], "zorbelino",
         "{body}"
     );
+    // Nor begun, while typing: the prefix is read as the new name's.
+    let body = ok(&app, "/v1/search/suggest?q=zorbal").await;
+    assert_eq!(body["read_as"], "zorbel", "{body}");
+    assert_eq!(body["items"][0]["service_slug"], "emitir-gta", "{body}");
 }
 
 #[actix_web::test]

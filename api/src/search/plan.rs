@@ -9,12 +9,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use tantivy::postings::TermInfo;
 use tantivy::query::{
     BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocSet, Searcher, Term, TERMINATED};
+use tantivy::{DocSet, InvertedIndexReader, Searcher, SegmentReader, Term, TERMINATED};
 
 use super::analysis::{self, Word};
 use super::disjunction::LazyDisjunction;
@@ -565,7 +566,16 @@ pub(super) fn begins_a_known_word(searcher: &Searcher, fields: &Fields, prefix: 
         let Ok(mut terms) = index.terms().range().ge(prefix.as_bytes()).into_stream() else {
             return false;
         };
-        terms.advance() && terms.key().starts_with(prefix.as_bytes())
+        // Words only replaced versions of services have do not count; past a few of them, the
+        // prefix is taken as begun rather than read on.
+        let mut read = 0;
+        while terms.advance() && terms.key().starts_with(prefix.as_bytes()) {
+            read += 1;
+            if read > MAX_EXPANSIONS || live_documents_of(segment, &index, terms.value(), 1) > 0 {
+                return true;
+            }
+        }
+        false
     })
 }
 
@@ -653,29 +663,48 @@ fn close_words(searcher: &Searcher, fields: &Fields, word: &Word) -> Vec<String>
     )
 }
 
-/// Live documents with `folded` in `field`, counted up to `enough`. Not `doc_freq`: it still
+/// Live documents with `text` in `field`, counted up to `enough`. Not `doc_freq`: it still
 /// counts the versions of services that later changes replaced, until their segment is merged
 /// (the whole catalogue's first segment may never be), so words an edit took out would stay.
-fn live_documents_with(searcher: &Searcher, field: Field, folded: &str, enough: u64) -> u64 {
-    let term = Term::from_field_text(field, folded);
+fn live_documents_with(searcher: &Searcher, field: Field, text: &str, enough: u64) -> u64 {
+    let term = Term::from_field_text(field, text);
     let mut count = 0;
     for segment in searcher.segment_readers() {
         let Ok(index) = segment.inverted_index(field) else {
             continue;
         };
-        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
+        let Ok(Some(info)) = index.get_term_info(&term) else {
             continue;
         };
-        let mut doc = postings.doc();
-        while doc != TERMINATED {
-            if !segment.is_deleted(doc) {
-                count += 1;
-                if count >= enough {
-                    return count;
-                }
-            }
-            doc = postings.advance();
+        count += live_documents_of(segment, &index, &info, enough - count);
+        if count >= enough {
+            break;
         }
+    }
+    count
+}
+
+/// Live documents among those a term's postings list in one segment, counted up to `enough`.
+fn live_documents_of(
+    segment: &SegmentReader,
+    index: &InvertedIndexReader,
+    info: &TermInfo,
+    enough: u64,
+) -> u64 {
+    // Without deletions (a fresh index), every document listed is live: no postings to read.
+    if !segment.has_deletes() {
+        return u64::from(info.doc_freq).min(enough);
+    }
+    let Ok(mut postings) = index.read_postings_from_terminfo(info, IndexRecordOption::Basic) else {
+        return 0;
+    };
+    let mut count = 0;
+    let mut doc = postings.doc();
+    while doc != TERMINATED && count < enough {
+        if !segment.is_deleted(doc) {
+            count += 1;
+        }
+        doc = postings.advance();
     }
     count
 }
