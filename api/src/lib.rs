@@ -241,6 +241,7 @@ Errors are RFC 9457 `application/problem+json` bodies with a machine-readable `c
         (name = "services", description = "The Carta de Serviços"),
         (name = "organizations", description = "Service providers of any sphere and branch"),
         (name = "taxonomies", description = "Topics, life events, segments and channel types"),
+        (name = "search", description = "The search vocabulary: synonym groups, kept by admins"),
         (name = "places", description = "Municipalities and service units"),
         (name = "health", description = "Probes for orchestrators"),
         (name = "auth", description = "Access tokens for partners' machine clients (OAuth 2.0 client credentials)"),

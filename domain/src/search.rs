@@ -1,10 +1,14 @@
 //! What the search index knows of a published service, and the search vocabulary kept as data.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::place::MunicipalityRef;
 use crate::service::{ServiceContent, ServiceSummary, Variants};
 use crate::taxonomy::{SegmentCode, TaxonRef};
+use crate::validation::{Errors, FieldError};
 
 /// A published service as search sees it: the summary a hit returns, the text it matches on, and
 /// the values it is filtered and faceted by.
@@ -72,6 +76,133 @@ pub struct SearchVocabulary {
 pub struct SynonymGroup {
     pub id: i32,
     pub terms: Vec<String>,
+}
+
+/// A synonym group as admins write it: the expressions, in the spelling shown back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SynonymGroupDraft {
+    /// Two or more expressions a citizen may use for the same thing; each in one group only.
+    #[schema(example = json!(["carteirinha do sus", "cartão nacional de saúde", "cns"]))]
+    pub terms: Vec<String>,
+    /// Why the group exists, for the admins who keep the vocabulary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A synonym group as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SynonymGroupDetail {
+    /// Its number, which addresses it.
+    pub id: i32,
+    pub terms: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const SYNONYM_TERMS_MAX: usize = 20;
+pub const SYNONYM_TERM_MAX: usize = 100;
+pub const SYNONYM_NOTE_MAX: usize = 500;
+
+/// A draft with its terms trimmed and their inner spaces collapsed, as stored.
+pub fn tidy_synonym_group(draft: &SynonymGroupDraft) -> SynonymGroupDraft {
+    SynonymGroupDraft {
+        terms: draft
+            .terms
+            .iter()
+            .map(|term| term.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect(),
+        note: draft.note.clone(),
+    }
+}
+
+/// Checks a synonym group on its own; every problem at once. `key` reads a term as search does
+/// (the stems of its meaningful words), so two spellings of one expression ("CPF", "cpf") are
+/// one term, and a term of ignored words only ("de") is none.
+pub fn validate_synonym_group(
+    draft: &SynonymGroupDraft,
+    key: impl Fn(&str) -> String,
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = Errors::default();
+    if draft.terms.len() < 2 {
+        errors.add(
+            "/terms",
+            "too_few",
+            "Um grupo precisa de pelo menos dois termos: a expressão e o que ela quer dizer.",
+        );
+    }
+    if draft.terms.len() > SYNONYM_TERMS_MAX {
+        errors.add(
+            "/terms",
+            "too_many",
+            format!("No máximo {SYNONYM_TERMS_MAX} termos por grupo."),
+        );
+    }
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for (index, term) in draft.terms.iter().enumerate() {
+        let pointer = format!("/terms/{index}");
+        if term.trim().is_empty() {
+            errors.add(&pointer, "required", "O termo está vazio.");
+            continue;
+        }
+        errors.max_chars(&pointer, term, SYNONYM_TERM_MAX, "O termo");
+        let term_key = key(term);
+        if term_key.is_empty() {
+            errors.add(
+                &pointer,
+                "no_words",
+                "O termo só tem palavras que a busca ignora (como “de” ou “para”).",
+            );
+        } else if let Some((_, earlier)) = seen.iter().find(|(seen, _)| *seen == term_key) {
+            errors.add(
+                &pointer,
+                "duplicate",
+                format!("A busca lê este termo como “{earlier}”, que já está no grupo."),
+            );
+        } else {
+            seen.push((term_key, term));
+        }
+    }
+    if let Some(note) = &draft.note {
+        errors.required("/note", note, "A nota");
+        errors.max_chars("/note", note, SYNONYM_NOTE_MAX, "A nota");
+    }
+    errors.into_result()
+}
+
+/// The terms of `draft` another group already has (by `key`): search would read an expression
+/// in two groups as only one of them, so each is in one group only.
+pub fn terms_in_other_groups(
+    draft: &SynonymGroupDraft,
+    key: impl Fn(&str) -> String,
+    others: &[SynonymGroup],
+) -> Vec<FieldError> {
+    let others: Vec<(&SynonymGroup, Vec<String>)> = others
+        .iter()
+        .map(|group| (group, group.terms.iter().map(|term| key(term)).collect()))
+        .collect();
+    let mut errors = Errors::default();
+    for (index, term) in draft.terms.iter().enumerate() {
+        let term_key = key(term);
+        if term_key.is_empty() {
+            continue;
+        }
+        let holder = others.iter().find(|(_, keys)| keys.contains(&term_key));
+        if let Some((group, _)) = holder {
+            errors.add(
+                format!("/terms/{index}"),
+                "taken",
+                format!(
+                    "O grupo {} ({}) já tem este termo; cada expressão fica em um só grupo. \
+                     Acrescente os outros termos a esse grupo.",
+                    group.id,
+                    group.terms.join(", ")
+                ),
+            );
+        }
+    }
+    errors.into_result().err().unwrap_or_default()
 }
 
 /// A write to something search depends on, as recorded by the database.
@@ -190,6 +321,7 @@ pub fn plain_text(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -208,6 +340,66 @@ mod tests {
         assert_eq!(
             plain_text("Taxa — <i>isenção</i>\u{a0}para  idosos <é [ver](x"),
             "Taxa — isenção para idosos <é ver"
+        );
+    }
+
+    fn lowercase(term: &str) -> String {
+        term.trim().to_lowercase()
+    }
+
+    #[test]
+    fn a_synonym_term_is_in_one_group_only() {
+        let others = [SynonymGroup {
+            id: 3,
+            terms: vec!["cpf".into(), "cadastro de pessoas físicas".into()],
+        }];
+        let draft = SynonymGroupDraft {
+            terms: vec!["CPF".into(), "documento".into()],
+            note: None,
+        };
+        let errors = terms_in_other_groups(&draft, lowercase, &others);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].pointer, "/terms/0");
+        assert_eq!(errors[0].code, "taken");
+        assert!(
+            errors[0].message.contains("grupo 3"),
+            "{}",
+            errors[0].message
+        );
+        assert!(validate_synonym_group(&draft, lowercase).is_ok());
+    }
+
+    #[test]
+    fn a_synonym_group_lists_every_problem_of_its_terms() {
+        let draft = tidy_synonym_group(&SynonymGroupDraft {
+            terms: vec![
+                "  Carteira   de  trabalho ".into(),
+                "carteira de trabalho".into(),
+                " ".into(),
+            ],
+            note: Some(String::new()),
+        });
+        assert_eq!(draft.terms[0], "Carteira de trabalho");
+        let errors = validate_synonym_group(&draft, lowercase).unwrap_err();
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/terms/1", "duplicate"),
+                ("/terms/2", "required"),
+                ("/note", "required")
+            ]
+        );
+        let alone = SynonymGroupDraft {
+            terms: vec!["cpf".into()],
+            note: None,
+        };
+        assert_eq!(
+            validate_synonym_group(&alone, lowercase).unwrap_err()[0].code,
+            "too_few"
         );
     }
 }

@@ -20,6 +20,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::organization::{Organization, OrganizationDraft};
 use domain::place::{GeoPoint, Location, LocationDraft, Municipality};
 use domain::revision::changed_fields;
+use domain::search::{terms_in_other_groups, SynonymGroup, SynonymGroupDetail, SynonymGroupDraft};
 use domain::taxonomy::{LifeEvent, LifeEventDraft, TaxonRef, TopicDetail, TopicDraft};
 use domain::validation::{Errors, FieldError};
 use serde::Serialize;
@@ -30,8 +31,8 @@ pub use crate::editing::Actor;
 use crate::reads::find_id;
 use crate::rows::{LocationRow, MunicipalityRow, OrganizationRow};
 use crate::schema::{
-    api_clients, life_events, locations, municipalities, organizations, service_life_events,
-    service_topics, services, topics,
+    api_clients, life_events, locations, municipalities, organizations, search_synonyms,
+    service_life_events, service_topics, services, topics,
 };
 use crate::writes::{fingerprint, LocationValues, MunicipalityValues, OrganizationValues};
 use crate::{audit, StoreError};
@@ -1573,6 +1574,253 @@ pub async fn delete_location(
                 target_id: &id.to_string(),
                 organization_id: Some(organization_id),
                 detail: json!({ "name": row.name }),
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+// ----- Synonym groups (admins) -----
+
+type SynonymColumns = (
+    i32,
+    Vec<Option<String>>,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+macro_rules! synonym_columns {
+    () => {
+        (
+            search_synonyms::id,
+            search_synonyms::terms,
+            search_synonyms::note,
+            search_synonyms::created_at,
+            search_synonyms::updated_at,
+        )
+    };
+}
+
+fn synonym_group_of(
+    (id, terms, note, created_at, updated_at): SynonymColumns,
+) -> Versioned<SynonymGroupDetail> {
+    Versioned {
+        version: timestamp_version(updated_at),
+        item: SynonymGroupDetail {
+            id,
+            terms: terms.into_iter().flatten().collect(),
+            note,
+            created_at,
+            updated_at,
+        },
+    }
+}
+
+/// Every synonym group, by number.
+pub async fn synonym_groups(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<SynonymGroupDetail>, StoreError> {
+    let rows: Vec<SynonymColumns> = search_synonyms::table
+        .select(synonym_columns!())
+        .order(search_synonyms::id.asc())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| synonym_group_of(row).item)
+        .collect())
+}
+
+pub async fn synonym_group(
+    conn: &mut AsyncPgConnection,
+    id: i32,
+) -> Result<Option<Versioned<SynonymGroupDetail>>, StoreError> {
+    let row: Option<SynonymColumns> = search_synonyms::table
+        .find(id)
+        .select(synonym_columns!())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(synonym_group_of))
+}
+
+/// A synonym group as written, with its version.
+pub async fn synonym_group_draft(
+    conn: &mut AsyncPgConnection,
+    id: i32,
+) -> Result<Option<Versioned<SynonymGroupDraft>>, StoreError> {
+    Ok(synonym_group(conn, id).await?.map(|found| Versioned {
+        version: found.version,
+        item: SynonymGroupDraft {
+            terms: found.item.terms,
+            note: found.item.note,
+        },
+    }))
+}
+
+/// Refuses terms another group has. Writers of the table take turns (the lock is held to the
+/// end of the transaction), so two groups written at once cannot both take one expression.
+async fn ensure_terms_free(
+    conn: &mut AsyncPgConnection,
+    draft: &SynonymGroupDraft,
+    key: &(dyn Fn(&str) -> String + Sync),
+    own: Option<i32>,
+) -> Result<(), WriteError> {
+    diesel::sql_query("LOCK TABLE search_synonyms IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await?;
+    let others: Vec<(i32, Vec<Option<String>>)> = search_synonyms::table
+        .select((search_synonyms::id, search_synonyms::terms))
+        .order(search_synonyms::id.asc())
+        .load(conn)
+        .await?;
+    let others: Vec<SynonymGroup> = others
+        .into_iter()
+        .filter(|(id, _)| Some(*id) != own)
+        .map(|(id, terms)| SynonymGroup {
+            id,
+            terms: terms.into_iter().flatten().collect(),
+        })
+        .collect();
+    let errors = terms_in_other_groups(draft, key, &others);
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(WriteError::Invalid(errors)),
+    }
+}
+
+async fn read_synonym_group(
+    conn: &mut AsyncPgConnection,
+    id: i32,
+) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
+    synonym_group(conn, id).await?.ok_or(WriteError::NotFound)
+}
+
+/// Creates a synonym group; `key` reads a term as search does (see
+/// [`domain::search::validate_synonym_group`]).
+pub async fn create_synonym_group(
+    conn: &mut AsyncPgConnection,
+    draft: &SynonymGroupDraft,
+    key: &(dyn Fn(&str) -> String + Sync),
+    actor: Actor<'_>,
+) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
+    conn.transaction::<_, WriteError, _>(async |conn| {
+        ensure_terms_free(conn, draft, key, None).await?;
+        let id: i32 = diesel::insert_into(search_synonyms::table)
+            .values((
+                search_synonyms::terms.eq(&draft.terms),
+                search_synonyms::note.eq(&draft.note),
+            ))
+            .returning(search_synonyms::id)
+            .get_result(conn)
+            .await?;
+        audit::record(
+            conn,
+            &audit::Entry {
+                actor,
+                action: "synonym_group.create",
+                target_type: "synonym_group",
+                target_id: &id.to_string(),
+                organization_id: None,
+                detail: json!({ "terms": draft.terms }),
+            },
+        )
+        .await?;
+        read_synonym_group(conn, id).await
+    })
+    .await
+}
+
+/// Replaces a synonym group if it is still at an `expected` version. A write that changes
+/// nothing keeps the version and records nothing.
+pub async fn update_synonym_group(
+    conn: &mut AsyncPgConnection,
+    id: i32,
+    expected: &[String],
+    draft: &SynonymGroupDraft,
+    key: &(dyn Fn(&str) -> String + Sync),
+    actor: Actor<'_>,
+) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
+    conn.transaction::<_, WriteError, _>(async |conn| {
+        let (_, terms, note, _, previous): SynonymColumns = search_synonyms::table
+            .find(id)
+            .select(synonym_columns!())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or(WriteError::NotFound)?;
+        check_version(expected, &timestamp_version(previous))?;
+        ensure_terms_free(conn, draft, key, Some(id)).await?;
+        let before = SynonymGroupDraft {
+            terms: terms.into_iter().flatten().collect(),
+            note,
+        };
+        let changed = changes(Some(&before), draft)?;
+        if !changed.is_empty() {
+            diesel::update(search_synonyms::table.find(id))
+                .set((
+                    search_synonyms::terms.eq(&draft.terms),
+                    search_synonyms::note.eq(&draft.note),
+                    search_synonyms::updated_at.eq(next_timestamp(previous)),
+                ))
+                .execute(conn)
+                .await?;
+            audit::record(
+                conn,
+                &audit::Entry {
+                    actor,
+                    action: "synonym_group.update",
+                    target_type: "synonym_group",
+                    target_id: &id.to_string(),
+                    organization_id: None,
+                    detail: json!({
+                        "terms_before": before.terms,
+                        "terms": draft.terms,
+                        "changed_fields": changed,
+                    }),
+                },
+            )
+            .await?;
+        }
+        read_synonym_group(conn, id).await
+    })
+    .await
+}
+
+/// Deletes a synonym group: nothing refers to one.
+pub async fn delete_synonym_group(
+    conn: &mut AsyncPgConnection,
+    id: i32,
+    expected: &[String],
+    actor: Actor<'_>,
+) -> Result<(), WriteError> {
+    conn.transaction::<_, WriteError, _>(async |conn| {
+        let (_, terms, _, _, updated_at): SynonymColumns = search_synonyms::table
+            .find(id)
+            .select(synonym_columns!())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or(WriteError::NotFound)?;
+        check_version(expected, &timestamp_version(updated_at))?;
+        diesel::delete(search_synonyms::table.find(id))
+            .execute(conn)
+            .await?;
+        let terms: Vec<String> = terms.into_iter().flatten().collect();
+        audit::record(
+            conn,
+            &audit::Entry {
+                actor,
+                action: "synonym_group.delete",
+                target_type: "synonym_group",
+                target_id: &id.to_string(),
+                organization_id: None,
+                detail: json!({ "terms": terms }),
             },
         )
         .await?;

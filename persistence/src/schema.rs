@@ -160,6 +160,7 @@ diesel::table! {
         terms -> Array<Nullable<Text>>,
         note -> Nullable<Text>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 

@@ -1624,3 +1624,219 @@ async fn a_renamed_municipality_is_renamed_in_search_facets_at_once() {
         Some("Cuiabá (capital) (MT)")
     );
 }
+
+// ----- Synonym groups -----
+
+fn first_slug(body: &Value) -> &str {
+    body["items"][0]["slug"].as_str().unwrap_or("")
+}
+
+#[actix_web::test]
+async fn admins_keep_the_synonym_groups_and_search_uses_them_at_once() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let admin = token_for(&state, &db, Role::Admin, &[]).await;
+    let app = app_for(state).await;
+    // The vocabulary the migrations seed is public, by number.
+    let all = get(&app, "/v1/search/synonyms").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let groups = all.json();
+    let groups = groups.as_array().unwrap();
+    assert!(groups.len() >= 80, "{}", groups.len());
+    assert!(groups.iter().any(|g| g["terms"][0] == "rg"));
+    let numbers: Vec<i64> = groups.iter().map(|g| g["id"].as_i64().unwrap()).collect();
+    assert!(numbers.windows(2).all(|pair| pair[0] < pair[1]));
+    assert_eq!(
+        get(&app, "/v1/services?q=zarabatana").await.json()["total"],
+        0
+    );
+
+    let created = send(
+        &app,
+        request(
+            Method::POST,
+            "/v1/search/synonyms",
+            Some(&admin),
+            None,
+            Some(&json!({"terms": ["  zarabatana ", "vistoria"], "note": "Teste"})),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let group = created.json();
+    let id = group["id"].as_i64().unwrap();
+    assert_eq!(group["terms"], json!(["zarabatana", "vistoria"]));
+    assert_eq!(
+        created.header("location").unwrap(),
+        format!("/v1/search/synonyms/{id}")
+    );
+    // Searchable at once on the instance that wrote it.
+    let found = get(&app, "/v1/services?q=zarabatana").await.json();
+    assert_eq!(first_slug(&found), "agendar-vistoria-veicular", "{found}");
+    let uri = format!("/v1/search/synonyms/{id}");
+    let (read_back, etag) = read(&app, &uri).await;
+    assert_eq!(read_back, group);
+    assert_eq!(etag, etag_of(&created));
+
+    // Replaced: the old term is searched as typed again, the new one finds its services.
+    let replaced = send(
+        &app,
+        request(
+            Method::PUT,
+            &uri,
+            Some(&admin),
+            Some(&etag),
+            Some(&json!({"terms": ["zarabatana", "outorga"]})),
+        ),
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    assert_eq!(replaced.json()["note"], Value::Null);
+    let found = get(&app, "/v1/services?q=zarabatana").await.json();
+    assert_eq!(first_slug(&found), "solicitar-outorga-agua", "{found}");
+
+    let patched = send(
+        &app,
+        merge_patch(
+            &uri,
+            &admin,
+            &etag_of(&replaced),
+            &json!({"note": "Nome popular"}),
+        ),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.json()["terms"], json!(["zarabatana", "outorga"]));
+
+    let deleted = send(
+        &app,
+        request(
+            Method::DELETE,
+            &uri,
+            Some(&admin),
+            Some(&etag_of(&patched)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(get(&app, &uri).await.status, 404);
+    assert_eq!(
+        get(&app, "/v1/services?q=zarabatana").await.json()["total"],
+        0
+    );
+    assert_eq!(
+        db.scalar_i64(&format!(
+            "SELECT count(*) AS value FROM audit_log WHERE target_type = 'synonym_group' \
+             AND target_id = '{id}' AND action IN ('synonym_group.create', \
+             'synonym_group.update', 'synonym_group.delete')"
+        ))
+        .await,
+        4
+    );
+}
+
+#[actix_web::test]
+async fn synonym_groups_refuse_what_search_would_misread() {
+    let db = TestDb::seeded().await;
+    let state = state(&db).await;
+    let admin = token_for(&state, &db, Role::Admin, &[]).await;
+    let editor = token_for(&state, &db, Role::Editor, &["detran-mt"]).await;
+    let app = app_for(state).await;
+    let groups = || db.scalar_i64("SELECT count(*) AS value FROM search_synonyms");
+    let before = groups().await;
+    let post = |token: Option<&str>, body: Value| {
+        request(
+            Method::POST,
+            "/v1/search/synonyms",
+            token,
+            None,
+            Some(&body),
+        )
+    };
+
+    // Each expression in one group only: "CPF" is "cpf", which a group has.
+    let taken = send(
+        &app,
+        post(Some(&admin), json!({"terms": ["CPF", "zarabatana"]})),
+    )
+    .await;
+    assert_eq!(taken.status, 422, "{}", taken.text);
+    let problem = taken.json();
+    assert_pointers(&problem, &["/terms/0"]);
+    assert_eq!(problem["errors"][0]["code"], "taken", "{problem}");
+
+    let invalid = send(
+        &app,
+        post(
+            Some(&admin),
+            json!({"terms": ["zarabatana", "Zarabatanas", "de", " "], "note": ""}),
+        ),
+    )
+    .await;
+    assert_eq!(invalid.status, 422, "{}", invalid.text);
+    let problem = invalid.json();
+    let codes: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["pointer"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("/terms/1", "duplicate"),
+        ("/terms/2", "no_words"),
+        ("/terms/3", "required"),
+        ("/note", "required"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {codes:?}"
+        );
+    }
+    let alone = send(&app, post(Some(&admin), json!({"terms": ["zarabatana"]}))).await;
+    assert_eq!(alone.status, 422);
+    assert_pointers(&alone.json(), &["/terms"]);
+    let unknown = send(
+        &app,
+        post(
+            Some(&admin),
+            json!({"terms": ["zarabatana", "vistoria"], "weight": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(unknown.status, 422);
+    assert_pointers(&unknown.json(), &["/weight"]);
+
+    let good = json!({"terms": ["zarabatana", "vistoria"]});
+    assert_eq!(send(&app, post(None, good.clone())).await.status, 401);
+    assert_eq!(
+        send(&app, post(Some(&editor), good.clone())).await.status,
+        403
+    );
+    assert_eq!(groups().await, before);
+
+    // Changes need the version read.
+    let (_, etag) = read(&app, "/v1/search/synonyms/1").await;
+    let replace = |etag: Option<&str>| {
+        request(
+            Method::PUT,
+            "/v1/search/synonyms/1",
+            Some(&admin),
+            etag,
+            Some(&json!({"terms": ["rg", "carteira de identidade"]})),
+        )
+    };
+    assert_eq!(send(&app, replace(None)).await.status, 428);
+    assert_eq!(send(&app, replace(Some("\"1\""))).await.status, 412);
+    // A group keeps its own terms when replaced: they are not "taken" from itself.
+    let kept = send(&app, replace(Some(&etag))).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    assert_eq!(get(&app, "/v1/search/synonyms/nove").await.status, 404);
+    assert_eq!(get(&app, "/v1/search/synonyms/99999").await.status, 404);
+    assert_eq!(get(&app, "/v1/search/synonyms?q=rg").await.status, 422);
+}

@@ -21,6 +21,9 @@ use domain::reference::{
     validate_life_event, validate_location, validate_municipality, validate_organization,
     validate_topic,
 };
+use domain::search::{
+    tidy_synonym_group, validate_synonym_group, SynonymGroupDetail, SynonymGroupDraft,
+};
 use domain::taxonomy::{LifeEvent, LifeEventDraft, TopicDetail, TopicDraft};
 use domain::validation::FieldError;
 use persistence::reference_writes::{self as store, Actor, Put, Usage, Versioned, WriteError};
@@ -35,6 +38,7 @@ use crate::query::{NoParams, Strict};
 use crate::routes::support::{
     etag, if_match, merge_patch, optional_if_match, read_body, refresh_search, request_id,
 };
+use crate::search::synonym_key;
 use crate::AppState;
 
 impl From<WriteError> for ApiError {
@@ -122,16 +126,21 @@ trait AdminRecord {
     type Draft: DeserializeOwned + Serialize;
     /// What the public reads.
     type Item: Serialize;
+    /// Its number or UUID.
+    type Id: Copy + std::fmt::Display;
     /// Where the public reads them, e.g. `/v1/topics`.
     const COLLECTION: &'static str;
     const NOT_FOUND: &'static str;
 
     fn rules(draft: &Self::Draft) -> Vec<FieldError>;
-    fn id(item: &Self::Item) -> Uuid;
-    async fn find_id(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<Uuid>, StoreError>;
+    fn id(item: &Self::Item) -> Self::Id;
+    async fn find_id(
+        conn: &mut AsyncPgConnection,
+        key: &str,
+    ) -> Result<Option<Self::Id>, StoreError>;
     async fn draft(
         conn: &mut AsyncPgConnection,
-        id: Uuid,
+        id: Self::Id,
     ) -> Result<Option<Versioned<Self::Draft>>, StoreError>;
     async fn create(
         conn: &mut AsyncPgConnection,
@@ -140,14 +149,14 @@ trait AdminRecord {
     ) -> Result<Versioned<Self::Item>, WriteError>;
     async fn update(
         conn: &mut AsyncPgConnection,
-        id: Uuid,
+        id: Self::Id,
         expected: &[String],
         draft: &Self::Draft,
         actor: Actor<'_>,
     ) -> Result<Versioned<Self::Item>, WriteError>;
     async fn delete(
         conn: &mut AsyncPgConnection,
-        id: Uuid,
+        id: Self::Id,
         expected: &[String],
         actor: Actor<'_>,
     ) -> Result<(), WriteError>;
@@ -158,6 +167,7 @@ struct Organizations;
 impl AdminRecord for Organizations {
     type Draft = OrganizationDraft;
     type Item = Organization;
+    type Id = Uuid;
     const COLLECTION: &'static str = "/v1/organizations";
     const NOT_FOUND: &'static str = "Nenhum órgão tem este id ou slug.";
 
@@ -214,6 +224,7 @@ struct Topics;
 impl AdminRecord for Topics {
     type Draft = TopicDraft;
     type Item = TopicDetail;
+    type Id = Uuid;
     const COLLECTION: &'static str = "/v1/topics";
     const NOT_FOUND: &'static str = "Nenhum tema tem este id ou slug.";
 
@@ -263,6 +274,7 @@ struct LifeEvents;
 impl AdminRecord for LifeEvents {
     type Draft = LifeEventDraft;
     type Item = LifeEvent;
+    type Id = Uuid;
     const COLLECTION: &'static str = "/v1/life-events";
     const NOT_FOUND: &'static str = "Nenhum evento da vida tem este id ou slug.";
 
@@ -316,7 +328,7 @@ fn patch_base_is(read: &str, expected: &[String]) -> ApiResult<()> {
     }
 }
 
-async fn find<R: AdminRecord>(state: &AppState, key: &str) -> ApiResult<Uuid> {
+async fn find<R: AdminRecord>(state: &AppState, key: &str) -> ApiResult<R::Id> {
     let mut conn = state.connection().await?;
     R::find_id(&mut conn, key)
         .await?
@@ -344,7 +356,7 @@ async fn update<R: AdminRecord>(
     state: &AppState,
     req: &HttpRequest,
     caller: &Caller,
-    (id, expected): (Uuid, Vec<String>),
+    (id, expected): (R::Id, Vec<String>),
     draft: &R::Draft,
 ) -> ApiResult<HttpResponse> {
     let request_id = request_id(req);
@@ -408,11 +420,12 @@ async fn remove<R: AdminRecord>(
 macro_rules! admin_endpoints {
     (
         record: $record:ident, draft: $draft:ident, item: $item:ident, tag: $tag:literal,
-        collection: $collection:literal, one: $one:literal, key: $key:literal,
+        collection: $collection:literal, one: $one:literal,
+        param: ($param:literal, $param_type:ident), key: $key:literal,
         create: ($create:ident, $create_doc:literal),
         replace: ($replace:ident, $replace_doc:literal),
         patch: ($patch:ident, $patch_doc:literal),
-        delete: ($delete:ident, $delete_doc:literal, $in_use:literal),
+        delete: ($delete:ident, $delete_doc:literal $(, $in_use:literal)?),
         invalid: $invalid:literal $(,)?
     ) => {
         #[doc = $create_doc]
@@ -447,7 +460,7 @@ macro_rules! admin_endpoints {
         #[doc = $replace_doc]
         #[utoipa::path(
             tag = $tag,
-            params(("id_or_slug" = String, Path, description = $key),
+            params(($param = $param_type, Path, description = $key),
                 ("If-Match" = String, Header, description = "ETag of the version you read")),
             request_body(content = $draft, content_type = "application/json"),
             security(("bearer" = ["admin"])),
@@ -481,7 +494,7 @@ macro_rules! admin_endpoints {
         #[doc = $patch_doc]
         #[utoipa::path(
             tag = $tag,
-            params(("id_or_slug" = String, Path, description = $key),
+            params(($param = $param_type, Path, description = $key),
                 ("If-Match" = String, Header, description = "ETag of the version you read")),
             request_body(content = Object, content_type = "application/merge-patch+json",
                 description = "Members to change (RFC 7396), as in the create body: `null` removes an optional one"),
@@ -516,7 +529,7 @@ macro_rules! admin_endpoints {
         #[doc = $delete_doc]
         #[utoipa::path(
             tag = $tag,
-            params(("id_or_slug" = String, Path, description = $key),
+            params(($param = $param_type, Path, description = $key),
                 ("If-Match" = String, Header, description = "ETag of the version you read")),
             security(("bearer" = ["admin"])),
             responses(
@@ -524,7 +537,7 @@ macro_rules! admin_endpoints {
                 (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
-                (status = 409, description = $in_use, body = Problem, content_type = "application/problem+json"),
+                $((status = 409, description = $in_use, body = Problem, content_type = "application/problem+json"),)?
                 (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
                 (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
             )
@@ -546,6 +559,7 @@ macro_rules! admin_endpoints {
 admin_endpoints! {
     record: Organizations, draft: OrganizationDraft, item: Organization, tag: "organizations",
     collection: "/organizations", one: "/organizations/{id_or_slug}",
+    param: ("id_or_slug", String),
     key: "Organization id (UUID) or slug",
     create: (create_organization,
         "Creates an organization (`parent` names its superior by slug). Requires `admin`."),
@@ -564,6 +578,7 @@ Requires `admin`."),
 admin_endpoints! {
     record: Topics, draft: TopicDraft, item: TopicDetail, tag: "taxonomies",
     collection: "/topics", one: "/topics/{id_or_slug}",
+    param: ("id_or_slug", String),
     key: "Topic id (UUID) or slug",
     create: (create_topic,
         "Creates a topic (área de interesse), under `parent` (a slug) or as a root. Requires `admin`."),
@@ -581,6 +596,7 @@ admin_endpoints! {
 admin_endpoints! {
     record: LifeEvents, draft: LifeEventDraft, item: LifeEvent, tag: "taxonomies",
     collection: "/life-events", one: "/life-events/{id_or_slug}",
+    param: ("id_or_slug", String),
     key: "Life event id (UUID) or slug",
     create: (create_life_event, "Creates a life event (linha da vida). Requires `admin`."),
     replace: (replace_life_event, "Replaces a life event. Requires `admin`."),
@@ -591,6 +607,84 @@ Requires `admin`."),
         "Deletes a life event no service names. Requires `admin`.",
         "In use (`in_use`): services (or a service's editable version) are linked to it"),
     invalid: "Invalid fields, all listed with pointers: a slug another life event holds (`taken`)",
+}
+
+// ----- Synonym groups (admins) -----
+
+struct SynonymGroups;
+
+impl AdminRecord for SynonymGroups {
+    type Draft = SynonymGroupDraft;
+    type Item = SynonymGroupDetail;
+    type Id = i32;
+    const COLLECTION: &'static str = "/v1/search/synonyms";
+    const NOT_FOUND: &'static str = NO_SYNONYM_GROUP;
+
+    fn rules(draft: &SynonymGroupDraft) -> Vec<FieldError> {
+        validate_synonym_group(&tidy_synonym_group(draft), synonym_key)
+            .err()
+            .unwrap_or_default()
+    }
+    fn id(item: &SynonymGroupDetail) -> i32 {
+        item.id
+    }
+    async fn find_id(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<i32>, StoreError> {
+        let Ok(id) = key.parse() else {
+            return Ok(None);
+        };
+        Ok(store::synonym_group(conn, id)
+            .await?
+            .map(|found| found.item.id))
+    }
+    async fn draft(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+    ) -> Result<Option<Versioned<SynonymGroupDraft>>, StoreError> {
+        store::synonym_group_draft(conn, id).await
+    }
+    async fn create(
+        conn: &mut AsyncPgConnection,
+        draft: &SynonymGroupDraft,
+        actor: Actor<'_>,
+    ) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
+        store::create_synonym_group(conn, &tidy_synonym_group(draft), &synonym_key, actor).await
+    }
+    async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+        expected: &[String],
+        draft: &SynonymGroupDraft,
+        actor: Actor<'_>,
+    ) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
+        let draft = tidy_synonym_group(draft);
+        store::update_synonym_group(conn, id, expected, &draft, &synonym_key, actor).await
+    }
+    async fn delete(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+        expected: &[String],
+        actor: Actor<'_>,
+    ) -> Result<(), WriteError> {
+        store::delete_synonym_group(conn, id, expected, actor).await
+    }
+}
+
+pub(crate) const NO_SYNONYM_GROUP: &str = "Nenhum grupo de sinônimos tem este número.";
+
+admin_endpoints! {
+    record: SynonymGroups, draft: SynonymGroupDraft, item: SynonymGroupDetail, tag: "search",
+    collection: "/search/synonyms", one: "/search/synonyms/{id}",
+    param: ("id", i32), key: "Synonym group number",
+    create: (create_synonym_group,
+        "Creates a synonym group: a search with any of its terms also finds the services that \
+use the others, on this instance at once and on every other within seconds. Requires `admin`."),
+    replace: (replace_synonym_group, "Replaces a synonym group. Requires `admin`."),
+    patch: (patch_synonym_group,
+        "Changes part of a synonym group with a JSON merge patch (RFC 7396) on its create body \
+(`terms`, an array, is replaced whole). Requires `admin`."),
+    delete: (delete_synonym_group,
+        "Deletes a synonym group: its terms are searched as typed again. Requires `admin`."),
+    invalid: "Invalid fields, all listed with pointers: fewer than two terms or more than 20 (`too_few`, `too_many` on `/terms`), an empty term (`required`), a term of words search ignores only (`no_words`), two terms search reads as one (`duplicate`), a term another group has (`taken`)",
 }
 
 // ----- Municipalities (admins) -----

@@ -2,10 +2,15 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiResult, Problem};
+use domain::search::SynonymGroupDetail;
+use persistence::reference_writes;
+
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::popularity::DependsOnPopularity;
-use crate::query::{QueryModel, QueryParams, Strict};
-use crate::routes::answers::cached_answer;
+use crate::query::{NoParams, QueryModel, QueryParams, Strict};
+use crate::routes::answers::{cached_answer, cached_reply, list_key};
+use crate::routes::reference_writes::NO_SYNONYM_GROUP;
+use crate::routes::support::tagged;
 use crate::search::{Suggested, Suggestion};
 use crate::AppState;
 
@@ -94,4 +99,61 @@ pub async fn suggest(
     })?;
     answer.extensions_mut().insert(DependsOnPopularity::Boost);
     Ok(answer)
+}
+
+/// Synonym groups.
+///
+/// The search vocabulary: each group lists expressions citizens use for the same thing (an
+/// acronym, the official name, common names). A search with one of them also finds the services
+/// that use the others, the expression typed first. By number.
+#[utoipa::path(
+    tag = "search",
+    responses(
+        (status = 200, description = "Every synonym group, by number", body = Vec<SynonymGroupDetail>),
+        (status = 422, description = "Any parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/search/synonyms")]
+pub async fn list_synonym_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _: Strict<NoParams>,
+) -> ApiResult<HttpResponse> {
+    cached_reply(&state, &list_key(&req), || async {
+        let mut conn = state.connection().await?;
+        let groups = reference_writes::synonym_groups(&mut conn).await?;
+        Ok((groups, None))
+    })
+    .await
+}
+
+/// Get a synonym group. Its `ETag` is what writes expect in `If-Match`.
+#[utoipa::path(
+    tag = "search",
+    params(("id" = i32, Path, description = "Synonym group number")),
+    responses(
+        (status = 200, description = "The synonym group", body = SynonymGroupDetail,
+            headers(("ETag" = String, description = "Strong entity tag of its version"))),
+        (status = 404, description = "Unknown synonym group", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Any parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/search/synonyms/{id}")]
+pub async fn get_synonym_group(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: Strict<NoParams>,
+) -> ApiResult<HttpResponse> {
+    let Ok(id) = path.parse() else {
+        return Err(ApiError::NotFound(NO_SYNONYM_GROUP));
+    };
+    let mut conn = state.connection().await?;
+    reference_writes::synonym_group(&mut conn, id)
+        .await?
+        .map(tagged)
+        .ok_or(ApiError::NotFound(NO_SYNONYM_GROUP))
 }

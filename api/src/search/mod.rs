@@ -34,6 +34,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use uuid::Uuid;
 
 pub use follow::{build, spawn_follower};
+pub use plan::synonym_key;
 pub use results::{
     CachedPage, CorrectedWord, FacetValue, Facets, Highlights, SearchHit, SearchRequest,
     SearchResults, SpellingCorrection,

@@ -120,6 +120,12 @@ impl Synonyms {
     }
 }
 
+/// How search reads a synonym term: the stems of its meaningful words, space-separated (empty
+/// for a term of ignored words only). Terms with one key are one expression to search.
+pub fn synonym_key(term: &str) -> String {
+    content_stems(&analysis::words(term)).join(" ")
+}
+
 fn content_stems(words: &[Word]) -> Vec<String> {
     words
         .iter()

@@ -1,0 +1,1 @@
+ALTER TABLE search_synonyms DROP COLUMN updated_at;
