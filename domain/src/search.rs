@@ -118,8 +118,7 @@ pub fn tidy_synonym_group(draft: &SynonymGroupDraft) -> SynonymGroupDraft {
 }
 
 /// Checks a synonym group on its own; every problem at once. `key` reads a term as search does
-/// (the stems of its meaningful words), so two spellings of one expression ("CPF", "cpf") are
-/// one term, and a term of ignored words only ("de") is none.
+/// (the stems of its meaningful words): a term of ignored words only ("de") has none.
 pub fn validate_synonym_group(
     draft: &SynonymGroupDraft,
     key: impl Fn(&str) -> String,
@@ -147,21 +146,23 @@ pub fn validate_synonym_group(
             continue;
         }
         errors.max_chars(&pointer, term, SYNONYM_TERM_MAX, "O termo");
-        let term_key = key(term);
-        if term_key.is_empty() {
+        if key(term).is_empty() {
             errors.add(
                 &pointer,
                 "no_words",
                 "O termo só tem palavras que a busca ignora (como “de” ou “para”).",
             );
-        } else if let Some((_, earlier)) = seen.iter().find(|(seen, _)| *seen == term_key) {
-            errors.add(
+        }
+        // Variants search reads alike ("pessoa física", "pessoas físicas") may stay side by
+        // side; the same text twice is a slip.
+        let lowercase = term.to_lowercase();
+        match seen.iter().find(|(seen, _)| *seen == lowercase) {
+            Some((_, earlier)) => errors.add(
                 &pointer,
                 "duplicate",
-                format!("A busca lê este termo como “{earlier}”, que já está no grupo."),
-            );
-        } else {
-            seen.push((term_key, term));
+                format!("O termo repete “{earlier}”, que já está no grupo."),
+            ),
+            None => seen.push((lowercase, term)),
         }
     }
     if let Some(note) = &draft.note {

@@ -684,7 +684,7 @@ use the others, on this instance at once and on every other within seconds. Requ
 (`terms`, an array, is replaced whole). Requires `admin`."),
     delete: (delete_synonym_group,
         "Deletes a synonym group: its terms are searched as typed again. Requires `admin`."),
-    invalid: "Invalid fields, all listed with pointers: fewer than two terms or more than 20 (`too_few`, `too_many` on `/terms`), an empty term (`required`), a term of words search ignores only (`no_words`), two terms search reads as one (`duplicate`), a term another group has (`taken`)",
+    invalid: "Invalid fields, all listed with pointers: fewer than two terms or more than 20 (`too_few`, `too_many` on `/terms`), an empty term (`required`), a term of words search ignores only (`no_words`), the same term twice (`duplicate`), a term another group has (`taken`)",
 }
 
 // ----- Municipalities (admins) -----
