@@ -1,5 +1,7 @@
 //! What the search index knows of a published service, and the search vocabulary kept as data.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,11 +84,22 @@ pub struct SynonymGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SynonymGroupDraft {
     /// Two or more expressions a citizen may use for the same thing; each in one group only.
+    /// Read trimmed, inner spaces collapsed.
     #[schema(example = json!(["carteirinha do sus", "cartão nacional de saúde", "cns"]))]
+    #[serde(deserialize_with = "tidy_terms")]
     pub terms: Vec<String>,
-    /// Why the group exists, for the admins who keep the vocabulary.
+    /// Why the group exists, for those who keep the vocabulary (public, as the group is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// Terms as stored: what is validated, compared and saved is what search and readers see.
+fn tidy_terms<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let terms = Vec::<String>::deserialize(deserializer)?;
+    Ok(terms
+        .iter()
+        .map(|term| term.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect())
 }
 
 /// A synonym group as read.
@@ -105,18 +118,6 @@ pub const SYNONYM_TERMS_MAX: usize = 20;
 pub const SYNONYM_TERM_MAX: usize = 100;
 pub const SYNONYM_NOTE_MAX: usize = 500;
 
-/// A draft with its terms trimmed and their inner spaces collapsed, as stored.
-pub fn tidy_synonym_group(draft: &SynonymGroupDraft) -> SynonymGroupDraft {
-    SynonymGroupDraft {
-        terms: draft
-            .terms
-            .iter()
-            .map(|term| term.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect(),
-        note: draft.note.clone(),
-    }
-}
-
 /// Checks a synonym group on its own; every problem at once. `key` reads a term as search does
 /// (the stems of its meaningful words): a term of ignored words only ("de") has none.
 pub fn validate_synonym_group(
@@ -132,16 +133,21 @@ pub fn validate_synonym_group(
         );
     }
     if draft.terms.len() > SYNONYM_TERMS_MAX {
+        // Its terms are not read one by one: the list may be anything up to the body's limit.
         errors.add(
             "/terms",
             "too_many",
-            format!("No máximo {SYNONYM_TERMS_MAX} termos por grupo."),
+            format!(
+                "O grupo tem {} termos; o máximo é {SYNONYM_TERMS_MAX}.",
+                draft.terms.len()
+            ),
         );
+        return errors.into_result();
     }
-    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut seen: HashMap<String, &str> = HashMap::new();
     for (index, term) in draft.terms.iter().enumerate() {
         let pointer = format!("/terms/{index}");
-        if term.trim().is_empty() {
+        if term.is_empty() {
             errors.add(&pointer, "required", "O termo está vazio.");
             continue;
         }
@@ -150,23 +156,35 @@ pub fn validate_synonym_group(
             errors.add(
                 &pointer,
                 "no_words",
-                "O termo só tem palavras que a busca ignora (como “de” ou “para”).",
+                "O termo não tem palavra que a busca leia: só sinais ou palavras que ela \
+                 ignora (como “de” e “para”).",
             );
         }
         // Variants search reads alike ("pessoa física", "pessoas físicas") may stay side by
         // side; the same text twice is a slip.
-        let lowercase = term.to_lowercase();
-        match seen.iter().find(|(seen, _)| *seen == lowercase) {
-            Some((_, earlier)) => errors.add(
+        match seen.get(&term.to_lowercase()) {
+            Some(earlier) => errors.add(
                 &pointer,
                 "duplicate",
                 format!("O termo repete “{earlier}”, que já está no grupo."),
             ),
-            None => seen.push((lowercase, term)),
+            None => {
+                seen.insert(term.to_lowercase(), term);
+            }
         }
     }
+    if draft
+        .note
+        .as_ref()
+        .is_some_and(|note| note.trim().is_empty())
+    {
+        errors.add(
+            "/note",
+            "required",
+            "A nota está vazia; para tirá-la, envie null.",
+        );
+    }
     if let Some(note) = &draft.note {
-        errors.required("/note", note, "A nota");
         errors.max_chars("/note", note, SYNONYM_NOTE_MAX, "A nota");
     }
     errors.into_result()
@@ -372,14 +390,11 @@ mod tests {
 
     #[test]
     fn a_synonym_group_lists_every_problem_of_its_terms() {
-        let draft = tidy_synonym_group(&SynonymGroupDraft {
-            terms: vec![
-                "  Carteira   de  trabalho ".into(),
-                "carteira de trabalho".into(),
-                " ".into(),
-            ],
-            note: Some(String::new()),
-        });
+        let draft: SynonymGroupDraft = serde_json::from_value(serde_json::json!({
+            "terms": ["  Carteira   de  trabalho ", "carteira de trabalho", " "],
+            "note": "",
+        }))
+        .unwrap();
         assert_eq!(draft.terms[0], "Carteira de trabalho");
         let errors = validate_synonym_group(&draft, lowercase).unwrap_err();
         let found: Vec<(&str, &str)> = errors
@@ -402,5 +417,13 @@ mod tests {
             validate_synonym_group(&alone, lowercase).unwrap_err()[0].code,
             "too_few"
         );
+        // Past the limit, the terms are not read one by one.
+        let many = SynonymGroupDraft {
+            terms: vec![String::new(); SYNONYM_TERMS_MAX + 1],
+            note: None,
+        };
+        let errors = validate_synonym_group(&many, lowercase).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, "too_many");
     }
 }

@@ -1,5 +1,5 @@
-//! The write side of the reference data: organizations, topics, life events and municipalities
-//! (admins) and service units (editors of their organization). Like a service's changes, each
+//! The write side of the reference data: organizations, topics, life events, search synonym
+//! groups and municipalities (admins) and service units (editors of their organization). Like a service's changes, each
 //! write is one transaction that locks the record's row (`FOR UPDATE`), compares the version the
 //! client read (its `ETag`), checks every reference at once, writes, and records the change in the
 //! audit log.
@@ -1725,7 +1725,7 @@ pub async fn create_synonym_group(
                 target_type: "synonym_group",
                 target_id: &id.to_string(),
                 organization_id: None,
-                detail: json!({ "terms": draft.terms }),
+                detail: json!({ "terms": draft.terms, "changed_fields": changes(None, draft)? }),
             },
         )
         .await?;

@@ -1837,6 +1837,17 @@ async fn synonym_groups_refuse_what_search_would_misread() {
     };
     assert_eq!(send(&app, replace(None)).await.status, 428);
     assert_eq!(send(&app, replace(Some("\"1\""))).await.status, 412);
+    // A change made in SQL (as the vocabulary migrations make them) moves the version too: the
+    // admin who read before it cannot overwrite it.
+    let mut conn = db.connect().await;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        "UPDATE search_synonyms SET note = 'Revisto' WHERE id = 1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(send(&app, replace(Some(&etag))).await.status, 412);
+    let (_, etag) = read(&app, "/v1/search/synonyms/1").await;
     // A group keeps its own terms when replaced: they are not "taken" from itself. Variants
     // search reads alike may stay side by side (as the seeded groups have them).
     let kept = send(&app, replace(Some(&etag))).await;

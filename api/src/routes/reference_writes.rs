@@ -1,5 +1,6 @@
-//! Writing the reference data: organizations, topics, life events and municipalities (admins
-//! only) and service units (editors of the unit's organization; admins anywhere).
+//! Writing the reference data: organizations, topics, life events, search synonym groups and
+//! municipalities (admins only) and service units (editors of the unit's organization; admins
+//! anywhere).
 //!
 //! As with services, every change to an existing record needs `If-Match` with the `ETag` the
 //! client read (428 without it, 412 when the record changed since), so two writers never overwrite
@@ -21,9 +22,7 @@ use domain::reference::{
     validate_life_event, validate_location, validate_municipality, validate_organization,
     validate_topic,
 };
-use domain::search::{
-    tidy_synonym_group, validate_synonym_group, SynonymGroupDetail, SynonymGroupDraft,
-};
+use domain::search::{validate_synonym_group, SynonymGroupDetail, SynonymGroupDraft};
 use domain::taxonomy::{LifeEvent, LifeEventDraft, TopicDetail, TopicDraft};
 use domain::validation::FieldError;
 use persistence::reference_writes::{self as store, Actor, Put, Usage, Versioned, WriteError};
@@ -118,9 +117,9 @@ fn with_default(
     body
 }
 
-// ----- Records only admins write: organizations, topics, life events -----
+// ----- Records only admins write: organizations, topics, life events, synonym groups -----
 
-/// A record only admins write, addressed by id or slug.
+/// A record only admins write, addressed by id or slug (synonym groups: by number).
 trait AdminRecord {
     /// What clients write (references by slug).
     type Draft: DeserializeOwned + Serialize;
@@ -335,7 +334,7 @@ async fn find<R: AdminRecord>(state: &AppState, key: &str) -> ApiResult<R::Id> {
         .ok_or(ApiError::NotFound(R::NOT_FOUND))
 }
 
-/// Organizations, topics and life events are in the search index: a write shows there at once.
+/// These records are in the search index (names, vocabulary): a write shows there at once.
 async fn create<R: AdminRecord>(
     state: &AppState,
     req: &HttpRequest,
@@ -621,7 +620,7 @@ impl AdminRecord for SynonymGroups {
     const NOT_FOUND: &'static str = NO_SYNONYM_GROUP;
 
     fn rules(draft: &SynonymGroupDraft) -> Vec<FieldError> {
-        validate_synonym_group(&tidy_synonym_group(draft), synonym_key)
+        validate_synonym_group(draft, synonym_key)
             .err()
             .unwrap_or_default()
     }
@@ -647,7 +646,7 @@ impl AdminRecord for SynonymGroups {
         draft: &SynonymGroupDraft,
         actor: Actor<'_>,
     ) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
-        store::create_synonym_group(conn, &tidy_synonym_group(draft), &synonym_key, actor).await
+        store::create_synonym_group(conn, draft, &synonym_key, actor).await
     }
     async fn update(
         conn: &mut AsyncPgConnection,
@@ -656,8 +655,7 @@ impl AdminRecord for SynonymGroups {
         draft: &SynonymGroupDraft,
         actor: Actor<'_>,
     ) -> Result<Versioned<SynonymGroupDetail>, WriteError> {
-        let draft = tidy_synonym_group(draft);
-        store::update_synonym_group(conn, id, expected, &draft, &synonym_key, actor).await
+        store::update_synonym_group(conn, id, expected, draft, &synonym_key, actor).await
     }
     async fn delete(
         conn: &mut AsyncPgConnection,
