@@ -4,9 +4,9 @@
 //! rules Snowball lacks ("certidões" → "certidão"), then stemmed by Snowball's Portuguese
 //! stemmer. Stopwords take no position, so "carteira de identidade" is a phrase of two words.
 
+use ahash::AHashMap;
 use rust_stemmers::{Algorithm, Stemmer};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -60,8 +60,21 @@ const WEAK_WORDS: &[&str] = &[
     "governo",
 ];
 
+/// The longest stopword's length: every word is checked, and most are longer.
+const STOPWORD_LEN_MAX: usize = {
+    let mut max = 0;
+    let mut index = 0;
+    while index < STOPWORDS.len() {
+        if STOPWORDS[index].len() > max {
+            max = STOPWORDS[index].len();
+        }
+        index += 1;
+    }
+    max
+};
+
 pub fn is_stopword(folded: &str) -> bool {
-    STOPWORDS.contains(&folded)
+    folded.len() <= STOPWORD_LEN_MAX && STOPWORDS.contains(&folded)
 }
 
 pub fn is_weak(folded: &str) -> bool {
@@ -193,7 +206,9 @@ fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
 const MEMO_WORDS: usize = 200_000;
 
 thread_local! {
-    static MEMO: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    // aHash: it runs for every word indexed, and is faster than the default hash on short keys
+    // while keyed at random as well (queries put their words here too).
+    static MEMO: RefCell<AHashMap<String, String>> = RefCell::new(AHashMap::new());
 }
 
 /// The stemmed form of one folded word. Short words and words with digits are kept whole:

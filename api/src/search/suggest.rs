@@ -72,12 +72,20 @@ impl SuggestIndex {
             }
             let number = self.entries.len() as u32;
             for word in &words {
-                let postings = self.words.entry(word.clone()).or_default();
-                if postings.last() != Some(&number) {
-                    postings.push(number);
+                // Most words are known already: no key is copied for them.
+                match self.words.get_mut(word) {
+                    Some(postings) => {
+                        if postings.last() != Some(&number) {
+                            postings.push(number);
+                        }
+                    }
+                    None => {
+                        self.words.insert(word.clone(), vec![number]);
+                    }
                 }
             }
-            self.texts.insert((analysis::fold(text.trim()), number));
+            let folded = analysis::fold(text.trim());
+            self.texts.insert((folded.clone(), number));
             self.entries.push(Some(Entry {
                 suggestion: Suggestion {
                     text: text.trim().to_owned(),
@@ -85,7 +93,7 @@ impl SuggestIndex {
                     service_id: summary.id,
                     service_slug: summary.slug.clone(),
                 },
-                folded: analysis::fold(text.trim()),
+                folded,
                 words,
             }));
             self.by_ord.entry(ord).or_default().push(number);
