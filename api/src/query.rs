@@ -6,6 +6,8 @@ use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 
+use domain::validation::SLUG_MAX;
+
 use crate::error::{ApiError, InvalidField};
 
 /// The raw parameters of one request, with the errors found so far.
@@ -128,6 +130,13 @@ impl QueryParams {
             return None;
         }
         Some(value)
+    }
+
+    /// A record named by id or slug. Slugs are lowercase and UUIDs read in any case, so a
+    /// reference typed in capitals (`organization=DETRAN-MT`) names the same record rather than
+    /// matching nothing.
+    pub fn id_or_slug(&mut self, name: &str) -> Option<String> {
+        self.text(name, SLUG_MAX).map(|value| value.to_lowercase())
     }
 
     /// A value parsed by `parse`; `expected` describes valid values in pt-BR.

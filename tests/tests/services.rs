@@ -405,3 +405,39 @@ async fn unknown_ids_and_routes_are_404_problems() {
     .await;
     reply.problem(404, "not_found");
 }
+
+/// Slugs are lowercase and UUIDs read in any case: a filter typed in capitals names the same
+/// record, in lists, searches and service units, rather than silently matching nothing.
+#[actix_web::test]
+async fn filters_name_records_in_any_case() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    for (lower, upper) in [
+        (
+            "/v1/services?organization=detran-mt",
+            "/v1/services?organization=DETRAN-MT",
+        ),
+        (
+            "/v1/services?q=cnh&organization=detran-mt",
+            "/v1/services?q=cnh&organization=Detran-MT",
+        ),
+        (
+            "/v1/locations?organization=ganha-tempo",
+            "/v1/locations?organization=GANHA-TEMPO",
+        ),
+    ] {
+        let expected = get(&app, lower).await.json();
+        assert_ne!(expected["total"], 0, "{lower}");
+        let found = get(&app, upper).await.json();
+        assert_eq!(found["total"], expected["total"], "{upper}");
+        assert_eq!(found["items"], expected["items"], "{upper}");
+    }
+    let topic = get(&app, "/v1/topics").await.json();
+    let id = topic[0]["id"].as_str().unwrap().to_uppercase();
+    let by_id = get(&app, &format!("/v1/services?topic={id}")).await.json();
+    let slug = topic[0]["slug"].as_str().unwrap();
+    let by_slug = get(&app, &format!("/v1/services?topic={slug}"))
+        .await
+        .json();
+    assert_eq!(by_id["total"], by_slug["total"]);
+}

@@ -171,7 +171,7 @@ impl QueryModel for LocationList {
             filter: LocationFilter {
                 near: read_near(params),
                 municipality: params.ibge_code("municipality"),
-                organization: params.text("organization", 200),
+                organization: params.id_or_slug("organization"),
                 modified_after: params.timestamp("modified_after"),
             },
             page: pagination::read_page(params),

@@ -92,7 +92,6 @@ const ITEM_FIELDS: &[&str] = &[
     "highlights",
 ];
 
-const SLUG_MAX: usize = 200;
 const SEARCH_TEXT_MAX: usize = 200;
 
 impl QueryModel for ServiceList {
@@ -144,9 +143,9 @@ impl QueryModel for ServiceList {
         ServiceList {
             text,
             filter: ServiceFilter {
-                organization: params.text("organization", SLUG_MAX),
-                topic: params.text("topic", SLUG_MAX),
-                life_event: params.text("life_event", SLUG_MAX),
+                organization: params.id_or_slug("organization"),
+                topic: params.id_or_slug("topic"),
+                life_event: params.id_or_slug("life_event"),
                 segment: params.code("segment", SegmentCode::ALL, SegmentCode::code),
                 municipality: params.ibge_code("municipality"),
                 channel: params.code("channel", ChannelTypeCode::ALL, ChannelTypeCode::code),
