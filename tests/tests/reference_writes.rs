@@ -1769,6 +1769,19 @@ async fn synonym_groups_refuse_what_search_would_misread() {
     let problem = taken.json();
     assert_pointers(&problem, &["/terms/0"]);
     assert_eq!(problem["errors"][0]["code"], "taken", "{problem}");
+    // The group that has it, found as search reads it.
+    let holder = get(
+        &app,
+        "/v1/search/synonyms?term=cadastros%20de%20pessoa%20f%C3%ADsica",
+    )
+    .await
+    .json();
+    assert_eq!(holder.as_array().unwrap().len(), 1, "{holder}");
+    assert_eq!(holder[0]["terms"][0], "cpf", "{holder}");
+    let nobody = get(&app, "/v1/search/synonyms?term=zarabatana")
+        .await
+        .json();
+    assert_eq!(nobody, json!([]));
 
     let invalid = send(
         &app,

@@ -2,7 +2,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use domain::search::SynonymGroupDetail;
+use domain::search::{SynonymGroupDetail, SYNONYM_TERM_MAX};
 use persistence::reference_writes;
 
 use crate::error::{ApiError, ApiResult, Problem};
@@ -11,7 +11,7 @@ use crate::query::{NoParams, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_answer, cached_reply, list_key};
 use crate::routes::reference_writes::NO_SYNONYM_GROUP;
 use crate::routes::support::tagged;
-use crate::search::{Suggested, Suggestion};
+use crate::search::{synonym_key, Suggested, Suggestion};
 use crate::AppState;
 
 const MAX_SUGGESTIONS: u32 = 10;
@@ -101,6 +101,31 @@ pub async fn suggest(
     Ok(answer)
 }
 
+/// Documents the parameters in OpenAPI; parsing is the `QueryModel` below.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SynonymListQuery {
+    /// Only the group with this expression as search reads it (accents, case, plurals and
+    /// words such as "de" aside): where an admin adds a term, or finds why one is `taken`.
+    #[param(example = "Cadastro de Pessoa Física")]
+    term: Option<String>,
+}
+
+pub struct SynonymList {
+    term: Option<String>,
+}
+
+impl QueryModel for SynonymList {
+    const PARAMETERS: &'static [&'static str] = &["term"];
+
+    fn read(params: &mut QueryParams) -> Self {
+        SynonymList {
+            term: params.text("term", SYNONYM_TERM_MAX),
+        }
+    }
+}
+
 /// Synonym groups.
 ///
 /// The search vocabulary: each group lists expressions citizens use for the same thing (an
@@ -108,9 +133,10 @@ pub async fn suggest(
 /// that use the others, the expression typed first. By number.
 #[utoipa::path(
     tag = "search",
+    params(SynonymListQuery),
     responses(
-        (status = 200, description = "Every synonym group, by number", body = Vec<SynonymGroupDetail>),
-        (status = 422, description = "Any parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The synonym groups, by number", body = Vec<SynonymGroupDetail>),
+        (status = 422, description = "A bad or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -119,11 +145,15 @@ pub async fn suggest(
 pub async fn list_synonym_groups(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _: Strict<NoParams>,
+    query: Strict<SynonymList>,
 ) -> ApiResult<HttpResponse> {
+    let term = query.0.term.map(|term| synonym_key(&term));
     cached_reply(&state, &list_key(&req), || async {
         let mut conn = state.connection().await?;
-        let groups = reference_writes::synonym_groups(&mut conn).await?;
+        let mut groups = reference_writes::synonym_groups(&mut conn).await?;
+        if let Some(term) = term {
+            groups.retain(|group| group.terms.iter().any(|t| synonym_key(t) == term));
+        }
         Ok((groups, None))
     })
     .await
