@@ -20,7 +20,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::organization::{Organization, OrganizationDraft};
 use domain::place::{GeoPoint, Location, LocationDraft, Municipality};
 use domain::revision::changed_fields;
-use domain::search::{terms_in_other_groups, SynonymGroup, SynonymGroupDetail, SynonymGroupDraft};
+use domain::search::{terms_in_other_groups, SynonymGroupDetail, SynonymGroupDraft};
 use domain::taxonomy::{LifeEvent, LifeEventDraft, TaxonRef, TopicDetail, TopicDraft};
 use domain::validation::{Errors, FieldError};
 use serde::Serialize;
@@ -1672,19 +1672,8 @@ async fn ensure_terms_free(
     diesel::sql_query("LOCK TABLE search_synonyms IN SHARE ROW EXCLUSIVE MODE")
         .execute(conn)
         .await?;
-    let others: Vec<(i32, Vec<Option<String>>)> = search_synonyms::table
-        .select((search_synonyms::id, search_synonyms::terms))
-        .order(search_synonyms::id.asc())
-        .load(conn)
-        .await?;
-    let others: Vec<SynonymGroup> = others
-        .into_iter()
-        .filter(|(id, _)| Some(*id) != own)
-        .map(|(id, terms)| SynonymGroup {
-            id,
-            terms: terms.into_iter().flatten().collect(),
-        })
-        .collect();
+    let mut others = crate::search::synonym_groups(conn).await?;
+    others.retain(|group| Some(group.id) != own);
     let errors = terms_in_other_groups(draft, key, &others);
     match errors.is_empty() {
         true => Ok(()),

@@ -201,7 +201,20 @@ pub async fn vocabulary(conn: &mut AsyncPgConnection) -> Result<SearchVocabulary
             state,
         })
         .collect();
-    let synonyms = search_synonyms::table
+    Ok(SearchVocabulary {
+        organizations,
+        topics,
+        life_events,
+        municipalities,
+        synonyms: synonym_groups(conn).await?,
+    })
+}
+
+/// Every synonym group's terms, by number: what search expands queries with.
+pub(crate) async fn synonym_groups(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<SynonymGroup>, StoreError> {
+    Ok(search_synonyms::table
         .select((search_synonyms::id, search_synonyms::terms))
         .order(search_synonyms::id.asc())
         .load::<(i32, Vec<Option<String>>)>(conn)
@@ -211,14 +224,7 @@ pub async fn vocabulary(conn: &mut AsyncPgConnection) -> Result<SearchVocabulary
             id,
             terms: terms.into_iter().flatten().collect(),
         })
-        .collect();
-    Ok(SearchVocabulary {
-        organizations,
-        topics,
-        life_events,
-        municipalities,
-        synonyms,
-    })
+        .collect())
 }
 
 /// A position in the change log: every transaction with a lower id has finished.
