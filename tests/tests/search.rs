@@ -312,7 +312,7 @@ async fn when_few_services_have_most_words_those_with_one_follow() {
 }
 
 #[actix_web::test]
-async fn a_filtered_search_adds_looser_matches_when_few_pass_the_filter() {
+async fn a_filtered_search_adds_looser_matches_when_none_passes_the_filter() {
     let db = TestDb::seeded().await;
     // Both words in every published service of the other organizations, one in a service of
     // the animal health agency.
@@ -334,6 +334,35 @@ async fn a_filtered_search_adds_looser_matches_when_few_pass_the_filter() {
         .unwrap()
         .to_owned();
     let body = search(&app, "zorbal mirpeu", &format!("organization={agency}")).await;
+    assert_eq!(slugs(&body), ["emitir-gta"], "{body}");
+}
+
+#[actix_web::test]
+async fn a_facet_count_is_the_total_its_filter_gives_where_looser_matches_exist() {
+    let db = TestDb::seeded().await;
+    // Both words in every published service outside the animal health agency; there, one
+    // service has both and another one of them: a looser match the agency's filter could add.
+    execute(
+        &db,
+        "UPDATE services SET content = jsonb_set(content, '{description}', \
+             to_jsonb('zorbal mirpeu ' || (content->>'description'))), updated_at = now() \
+         WHERE organization_id <> (SELECT id FROM organizations WHERE slug = 'indea-mt')",
+    )
+    .await;
+    execute(&db, &rename_sql("emitir-gta", "Viajar com zorbal mirpeu")).await;
+    execute(&db, &rename_sql("emitir-ptv", "Autorizar zorbal")).await;
+    let app = app(&db).await;
+    let text = "zorbal mirpeu";
+    let body = search(&app, text, "").await;
+    assert!(!slugs(&body).contains(&"emitir-ptv".to_owned()), "{body}");
+    assert_eq!(facet(&body, "organization")["indea-mt"], (1, false));
+    for name in FACETS {
+        for (value, (count, _)) in facet(&body, name) {
+            let filtered = search(&app, text, &format!("{name}={}", enc(&value))).await;
+            assert_eq!(filtered["total"], count, "{name}={value}");
+        }
+    }
+    let body = search(&app, text, "organization=indea-mt").await;
     assert_eq!(slugs(&body), ["emitir-gta"], "{body}");
 }
 
@@ -439,6 +468,16 @@ async fn accents_and_case_are_ignored() {
     assert_eq!(
         search_slugs(&app, "ｃｎｈ").await,
         search_slugs(&app, "cnh").await
+    );
+    // The degree sign phones offer for the ordinal indicator.
+    let second = search_slugs(&app, "2º via").await;
+    assert!(!second.is_empty());
+    assert_eq!(search_slugs(&app, "2° via").await, second);
+    // A zero-width space pasted inside a word (from a web page or a chat).
+    assert_eq!(search_slugs(&app, "emis\u{200B}são").await, expected);
+    assert_eq!(
+        suggest(&app, "emis\u{200B}sã").await,
+        suggest(&app, "emissã").await
     );
     let expected = search_slugs(&app, "alvará").await;
     assert_eq!(search_slugs(&app, "ALVARA").await, expected);
@@ -1484,7 +1523,19 @@ async fn suggest_completes_names_and_popular_names() {
     let published = published_slugs();
     let services = seeded_services();
     let all = ok(&app, "/v1/services?per_page=100").await;
-    for typed in ["renov", "cnh", "c", "segunda v", "emit", "RENOVAÇ", "cart"] {
+    // "se", "de", "em": words search ignores, until the citizen types on.
+    for typed in [
+        "renov",
+        "cnh",
+        "c",
+        "segunda v",
+        "emit",
+        "RENOVAÇ",
+        "cart",
+        "se",
+        "de",
+        "em",
+    ] {
         let items = suggest(&app, typed).await;
         assert!(!items.is_empty(), "{typed}");
         assert!(items.len() <= 10, "{typed}: {items:?}");
@@ -1544,7 +1595,8 @@ async fn suggest_completes_names_and_popular_names() {
     assert_eq!(suggest(&app, "c").await.len(), 10);
     // Nothing completes it: no suggestion.
     assert!(suggest(&app, "xyzwq").await.is_empty());
-    assert!(suggest(&app, "de").await.is_empty());
+    // A word search ignores, finished: nothing to complete.
+    assert!(suggest(&app, "de ").await.is_empty());
 }
 
 #[actix_web::test]
@@ -1566,10 +1618,13 @@ async fn suggest_reads_misspelt_words_when_nothing_completes_them() {
         }
     };
     // A misspelt last word, alone: read as what begins the most words, an edit that keeps its
-    // length before a deletion ("habilitac", not "habilita").
+    // length before a deletion ("habilitac", not "habilita"), with the accents of the names
+    // (a front end marks it in "habilitação").
     let (found, read_as) = answer("habilitas").await;
     assert_eq!(found[0], "Obter a primeira habilitação", "{found:?}");
-    assert_eq!(read_as, Some(json!("habilitac")));
+    assert_eq!(read_as, Some(json!("habilitaç")));
+    let (_, read_as) = answer("Abilitação").await;
+    assert_eq!(read_as, Some(json!("Habilitação")));
     // After earlier words, as what begins the most words of the texts that have them: the
     // catalogue's most frequent reading of "desemv" would not follow "credito".
     let (found, read_as) = answer("credito desemv").await;
@@ -1699,6 +1754,31 @@ async fn bad_suggest_parameters_are_422_problems() {
                 .any(|e| e["parameter"] == parameter && e["code"] == code),
             "{uri}: {body}"
         );
+    }
+}
+
+#[actix_web::test]
+async fn the_length_of_q_documented_is_the_one_enforced() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let document = ok(&app, "/openapi.json").await;
+    for path in ["/v1/services", "/v1/search/suggest"] {
+        let q = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "q")
+            .unwrap_or_else(|| panic!("{path}: no q"))
+            .clone();
+        let longest = q["schema"]["maxLength"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{path}: {q}")) as usize;
+        // Letters with accents: characters count, not bytes.
+        ok(&app, &format!("{path}?q={}", enc(&"é".repeat(longest)))).await;
+        let body = get(&app, &format!("{path}?q={}", enc(&"é".repeat(longest + 1))))
+            .await
+            .problem(422, "invalid_query");
+        assert_eq!(body["errors"][0]["code"], "too_long", "{path}: {body}");
     }
 }
 

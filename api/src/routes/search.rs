@@ -22,7 +22,7 @@ const MAX_SUGGESTIONS: u32 = 10;
 #[allow(dead_code)]
 pub struct SuggestQuery {
     /// What the citizen has typed so far; the last word may be incomplete.
-    #[param(example = "passap")]
+    #[param(example = "passap", min_length = 1, max_length = 100)]
     q: String,
     #[param(minimum = 1, maximum = 10, default = 10)]
     limit: Option<u32>,
@@ -37,8 +37,12 @@ impl QueryModel for SuggestParams {
     const PARAMETERS: &'static [&'static str] = &["q", "limit"];
 
     fn read(params: &mut QueryParams) -> Self {
+        // A space after the last word says it is finished (see `SearchIndex::suggest`).
+        let finished = params.ends_with_whitespace("q");
         SuggestParams {
-            text: params.required_text("q", 100),
+            text: params
+                .required_text("q", 100)
+                .map(|text| if finished { text + " " } else { text }),
             limit: params
                 .integer_in("limit", 1, MAX_SUGGESTIONS)
                 .unwrap_or(MAX_SUGGESTIONS),
@@ -52,7 +56,7 @@ pub struct Suggestions {
     pub items: Vec<Suggestion>,
     /// When nothing completed `q` as typed: the text the items complete, its misspelt words read
     /// as words of names one edit away ("seguro desenp" read as "seguro desemp"). A front end
-    /// that marks the typed part of each item marks this one instead.
+    /// that marks the typed part of each item marks this one instead. Plain text, as `q`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "seguro desemp")]
     pub read_as: Option<String>,

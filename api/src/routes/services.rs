@@ -26,7 +26,7 @@ pub struct ServiceListQuery {
     /// Search text: ranks published services by relevance (Portuguese stemming, accents and case
     /// ignored, typos corrected, the last word completed, synonyms such as "rg" ⇄ "carteira de
     /// identidade"). Adds `highlights` to items and `facets` to the answer.
-    #[param(example = "segunda via rg")]
+    #[param(example = "segunda via rg", max_length = 200)]
     q: Option<String>,
     /// Organization id or slug, e.g. `detran-mt`.
     organization: Option<String>,

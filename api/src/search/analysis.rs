@@ -251,18 +251,25 @@ pub fn stem_into(folded: &str, out: &mut String) {
     });
 }
 
+/// Letters, digits and the ordinal indicators, also the degree sign phones offer for "º"
+/// ("2° via" is "2º via").
 fn is_word_char(ch: char) -> bool {
-    ch.is_alphanumeric() || ch == 'ª' || ch == 'º'
+    ch.is_alphanumeric() || matches!(ch, 'ª' | 'º' | '°')
 }
 
 /// What may sit inside a word without being part of it: combining accents (text typed on Apple
-/// devices or pasted often spells "ã" as "a" plus U+0303), the soft hyphen, zero-width joiners
-/// and the byte order mark. They neither split a word nor survive folding. (The zero-width
-/// space does split: it marks a break between words.)
+/// devices or pasted often spells "ã" as "a" plus U+0303), the soft hyphen, the zero-width
+/// space and joiners, the invisible operators and the byte order mark. They neither split a word
+/// nor survive folding. The zero-width space is a break between words in scripts without spaces;
+/// in Portuguese, pasted from a web page or a chat, it sits inside words ("cer\u{200B}tidão").
 fn is_ignorable(ch: char) -> bool {
     matches!(
         ch,
-        '\u{0300}'..='\u{036F}' | '\u{00AD}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        '\u{0300}'..='\u{036F}'
+            | '\u{00AD}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}'
     )
 }
 
@@ -543,7 +550,8 @@ mod tests {
         assert_eq!(stems("declarac\u{327}a\u{303}o"), stems("declaração"));
         assert_eq!(stems("ｃｐｆ"), stems("cpf"));
         assert_eq!(stems("habili\u{AD}tação\u{200D}"), stems("habilitação"));
-        assert_eq!(stems("rg\u{200B}cpf"), stems("rg cpf"));
+        assert_eq!(stems("cer\u{200B}tidão"), stems("certidão"));
+        assert_eq!(stems("passa\u{2063}porte"), stems("passaporte"));
         assert_eq!(fold("Emissa\u{303}o"), "emissao");
         // An invisible character between words is not a word.
         assert_eq!(stems("rg \u{200B} cpf"), stems("rg cpf"));
@@ -616,6 +624,7 @@ mod tests {
     #[test]
     fn acronyms_and_codes_stay_whole() {
         assert_eq!(stems("RG 2ª via"), vec!["rg", "2a", "via"]);
+        assert_eq!(stems("2° via"), stems("2º via"));
     }
 
     #[test]

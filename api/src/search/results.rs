@@ -133,7 +133,8 @@ pub struct SearchResults {
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct SpellingCorrection {
     /// The text searched with each of those words replaced, as the catalogue spells it, in the
-    /// case it was typed in: what a front end shows as "Mostrando resultados para …".
+    /// case it was typed in: what a front end shows as "Mostrando resultados para …". Plain text,
+    /// the rest as typed: escape it before putting it in HTML (unlike `highlights`, which are).
     #[schema(example = "segunda via passaporte")]
     pub text: String,
     /// The words read as others, in the order typed.
@@ -673,8 +674,8 @@ impl SearchIndex {
         };
         let mut matches =
             searcher.search_with_statistics_provider(&plan.query, &AllMatches, &statistics)?;
-        // While the matches are few, those with fewer words are added a step at a time; each
-        // step's matches (fewer than `FEW_MATCHES`) rise a level above those the next one adds.
+        // While the matches are few, or none passes the filters, those with fewer words are added
+        // a step at a time; each step's matches rise a level above those the next one adds.
         let mut levels: HashMap<u32, u8> = HashMap::new();
         for looser in &plan.looser {
             if self.enough_shown(&matches, &request.filter)? {
@@ -828,8 +829,10 @@ impl SearchIndex {
 }
 
 impl SearchIndex {
-    /// Whether at least `FEW_MATCHES` of `matches` are live and pass `filter`: a citizen who
-    /// filtered by municipality sees the looser matches there, however many the others are.
+    /// Whether the looser steps stop at `matches`: at least `FEW_MATCHES` of them are live and
+    /// one passes `filter`. The step is chosen by the matches everywhere, not by how many pass
+    /// the filters, so each facet's count is the total its filter gives; a filter that none of
+    /// them passes (a search within one agency's services, say) goes on to the looser ones.
     fn enough_shown(
         &self,
         matches: &[(u32, Score)],
@@ -839,24 +842,26 @@ impl SearchIndex {
             return Ok(false);
         }
         let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
+        let live = |ord: u32| {
+            store
+                .rows
+                .get(ord as usize)
+                .filter(|row| row.has(FacetRow::LIVE))
+        };
+        let live_matches = matches.iter().filter(|(ord, _)| live(*ord).is_some());
+        if live_matches.clone().take(FEW_MATCHES).count() < FEW_MATCHES {
+            return Ok(false);
+        }
         let Some(resolved) = store.resolve(filter) else {
             // Nothing passes a filter naming what does not exist: looser matches would not either.
             return Ok(true);
         };
         let lists = store.lists.as_slice();
-        let shown = matches
-            .iter()
-            .filter(|(ord, _)| {
-                store.rows.get(*ord as usize).is_some_and(|row| {
-                    row.has(FacetRow::LIVE)
-                        && resolved.misses(row, lists, || {
-                            store.docs.get(*ord as usize).and_then(Option::as_deref)
-                        }) == 0
-                })
-            })
-            .take(FEW_MATCHES)
-            .count();
-        Ok(shown >= FEW_MATCHES)
+        let mut shown = matches.iter().filter_map(|(ord, _)| {
+            let doc = || store.docs.get(*ord as usize).and_then(Option::as_deref);
+            live(*ord).map(|row| resolved.misses(row, lists, doc))
+        });
+        Ok(shown.any(|misses| misses == 0))
     }
 
     /// Fills `keyword`, or else `details`, from the texts tantivy stores for the service `id`.

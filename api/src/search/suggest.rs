@@ -167,6 +167,27 @@ impl SuggestIndex {
     /// `level`: a service's popularity step (see `popularity::Boosts`).
     fn suggest(&self, typed: &str, limit: usize, level: impl Fn(&Uuid) -> u8) -> Vec<Suggestion> {
         let words: Vec<String> = analysis::content_words(typed).map(|w| w.folded).collect();
+        // A stopword typed last may be the beginning of a word ("se" of "seguro", "de" of
+        // "detran"): it is completed first, and left out when nothing continues it.
+        if let Some(unfinished) = unfinished_stopword(typed) {
+            let mut with_it = words.clone();
+            with_it.push(unfinished);
+            let found = self.suggest_words(typed, &with_it, limit, &level);
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        self.suggest_words(typed, &words, limit, &level)
+    }
+
+    /// [`SuggestIndex::suggest`] for `words`, the folded words of `typed` that count.
+    fn suggest_words(
+        &self,
+        typed: &str,
+        words: &[String],
+        limit: usize,
+        level: impl Fn(&Uuid) -> u8,
+    ) -> Vec<Suggestion> {
         let Some((prefix, whole)) = words.split_last() else {
             return Vec::new();
         };
@@ -276,7 +297,7 @@ impl SuggestIndex {
                 .then(|| self.likeliest_word_one_edit_from(&word.folded))
                 .flatten();
             if let Some(reading) = &reading {
-                as_typed(word, reading.clone())?;
+                as_typed(word, self.as_written(reading))?;
             }
             let read = reading.unwrap_or_else(|| word.folded.clone());
             if !analysis::is_weak(&read) && !earlier.contains(&read) {
@@ -285,7 +306,7 @@ impl SuggestIndex {
         }
         if last_misspelt {
             if let Some(reading) = self.likeliest_prefix_one_edit_from(&last.folded, &earlier) {
-                as_typed(last, reading)?;
+                as_typed(last, self.as_written(&reading))?;
             }
         }
         if read_as.is_empty() {
@@ -348,6 +369,36 @@ impl SuggestIndex {
             (None, deleted) => deleted?,
         };
         Some(chosen.0.to_owned())
+    }
+
+    /// `folded`, a word or the beginning of one, with the accents names write it with
+    /// ("certid" of "Certidão" is "certid", "habilitacao" is "habilitação"); as it is when no
+    /// name has it.
+    fn as_written(&self, folded: &str) -> String {
+        let written_in = |entry: &Entry| {
+            let text = entry.suggestion.text.as_str();
+            let mut scanner = analysis::Scanner::new(text);
+            while let Some((start, end, word)) = scanner.next_word() {
+                if !word.starts_with(folded) {
+                    continue;
+                }
+                // The letters of the written word that fold to `folded`.
+                let mut letters = String::new();
+                for (offset, ch) in text[start..end].char_indices() {
+                    letters.push_str(&analysis::fold(&ch.to_string()));
+                    if letters.len() >= folded.len() {
+                        let written = &text[start..start + offset + ch.len_utf8()];
+                        return (letters == folded).then(|| written.to_lowercase());
+                    }
+                }
+            }
+            None
+        };
+        self.words_beginning(folded)
+            .flat_map(|(_, entries)| entries.first())
+            .filter_map(|number| self.entries.get(*number as usize).and_then(Option::as_ref))
+            .find_map(written_in)
+            .unwrap_or_else(|| folded.to_owned())
     }
 
     fn words_beginning<'a>(
@@ -477,6 +528,16 @@ impl SearchIndex {
             read_as: None,
         }))
     }
+}
+
+/// The last word of `typed`, folded, when it is a stopword and no space follows it.
+fn unfinished_stopword(typed: &str) -> Option<String> {
+    if typed.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let last = analysis::words_stemming(typed, |_| false).pop()?;
+    // Its end is where the text ends: "se." is a finished word.
+    (last.position.is_none() && last.end == typed.len()).then_some(last.folded)
 }
 
 /// `typed` without its weak words, when it has some and other words.
