@@ -1460,6 +1460,11 @@ async fn bad_search_parameters_are_422_problems() {
             "sort",
             "requires_q",
         ),
+        (
+            "/v1/services?fields=id,highlights".to_owned(),
+            "fields",
+            "requires_q",
+        ),
         ("/v1/services?q=".to_owned(), "q", "invalid"),
         ("/v1/services?q=%20%20".to_owned(), "q", "invalid"),
         (format!("/v1/services?q={too_long}"), "q", "too_long"),

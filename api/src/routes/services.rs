@@ -54,7 +54,7 @@ pub struct ServiceListQuery {
     #[param(example = "2026-11-30T12:00:00Z")]
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
     /// Only these members in each item, comma-separated, e.g. `id,updated_at` for a minimal
-    /// listing to compare with a local copy.
+    /// listing to compare with a local copy; `highlights` only with `q`.
     #[param(example = "id,updated_at")]
     fields: Option<String>,
     /// 1-based page number.
@@ -140,6 +140,14 @@ impl QueryModel for ServiceList {
                 "A ordenação por relevância só existe numa busca: informe `q`.",
             );
         }
+        let fields = params.fields("fields", ITEM_FIELDS);
+        if text.is_none() && fields.as_ref().is_some_and(|f| f.contains(&"highlights")) {
+            params.invalid(
+                "fields",
+                "requires_q",
+                "O campo `highlights` só existe numa busca: informe `q`.",
+            );
+        }
         ServiceList {
             text,
             filter: ServiceFilter {
@@ -155,7 +163,7 @@ impl QueryModel for ServiceList {
             },
             sort,
             page: pagination::read_page(params),
-            fields: params.fields("fields", ITEM_FIELDS),
+            fields,
         }
     }
 }
