@@ -618,6 +618,35 @@ async fn two_typos_keep_the_first_letter() {
     assert_eq!(slugs(&body), ["emitir-gta"], "{body}");
 }
 
+#[actix_web::test]
+async fn a_misspelt_word_is_told_as_the_word_the_best_match_has() {
+    let db = TestDb::seeded().await;
+    // "zorbalino" in three descriptions, the most frequent; "zorbelino" in a name.
+    execute(
+        &db,
+        "UPDATE services SET content = jsonb_set(content, '{description}', \
+             to_jsonb('zorbalino ' || (content->>'description'))), updated_at = now() \
+         WHERE slug IN ('emitir-ptv', 'declarar-estoque-rebanho', 'cadastrar-propriedade-rural-indea')",
+    )
+    .await;
+    execute(&db, &rename_sql("emitir-gta", "Contestar zorbelino")).await;
+    let app = app(&db).await;
+    // One edit from both: both are searched, and the one the first result has is told.
+    let page_two = ok(&app, "/v1/services?q=zorbilino&per_page=1&page=2").await;
+    for body in [
+        search(&app, "zorbilino", "").await,
+        search(&app, "zorbilino", "sort=name").await,
+        page_two,
+    ] {
+        assert_eq!(body["total"], 4, "{body}");
+        assert_eq!(
+            body["correction"]["words"][0]["read_as"], "zorbelino",
+            "{body}"
+        );
+    }
+    assert_eq!(slugs(&search(&app, "zorbilino", "").await)[0], "emitir-gta");
+}
+
 /// Sets the title of a service's first step, as an editor's change stores it.
 fn first_step_title_sql(slug: &str, title: &str) -> String {
     format!(

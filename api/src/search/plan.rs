@@ -61,8 +61,12 @@ pub struct Correction {
     /// Byte range of the word in the text searched.
     pub start: usize,
     pub end: usize,
-    /// The most frequent of the words it was read as (folded): what a front end shows.
+    /// The most frequent of the words it was read as (folded): what a front end shows, unless
+    /// the best match has another of `alternatives`.
     pub read_as: String,
+    /// Every word it was read as that says something (not its own plural), the most frequent
+    /// first.
+    pub alternatives: Vec<String>,
 }
 
 /// Letters at the end of a stem that may differ from its word (plural rules rewrite at most
@@ -264,6 +268,11 @@ pub fn plan(
                     start: word.start,
                     end: word.end,
                     read_as: most_frequent.clone(),
+                    alternatives: close
+                        .iter()
+                        .filter(|close| analysis::stem(close) != word.stem)
+                        .cloned()
+                        .collect(),
                 });
             }
             for correction in close {

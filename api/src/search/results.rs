@@ -742,11 +742,24 @@ impl SearchIndex {
         }
         let facets = counts.facets(&store, &request.filter, &resolved);
         let total = hits.len() as u64;
-        let correction = correction(&request.text, &plan, |folded| {
-            spelling(&searcher, self.fields.words, &store, folded)
-        });
 
         let name = |hit: &Hit| doc_at(hit.ord).map(|doc| (&doc.name_key, doc.summary.id));
+        // A misspelt word is told as the word the best match has ("suss": SUS, not "suas"),
+        // in any order and on any page.
+        let best = match plan.corrections.is_empty() {
+            true => None,
+            false => hits
+                .iter()
+                .max_by(|a, b| {
+                    a.score
+                        .total_cmp(&b.score)
+                        .then_with(|| name(b).cmp(&name(a)))
+                })
+                .and_then(|hit| doc_at(hit.ord)),
+        };
+        let correction = correction(&request.text, &plan, best, |folded| {
+            spelling(&searcher, self.fields.words, &store, folded)
+        });
         let updated =
             |hit: &Hit| doc_at(hit.ord).map(|doc| (doc.summary.updated_at, doc.summary.id));
         let order = |a: &Hit, b: &Hit| -> Ordering {
@@ -927,11 +940,12 @@ fn live_documents(
     found
 }
 
-/// `text` as the plan read it, when it corrected some of its words; `spell` gives a folded
-/// word's written form.
+/// `text` as the plan read it, when it corrected some of its words, each as the word `best`
+/// (the best match) has or else the most frequent; `spell` gives a folded word's written form.
 fn correction(
     text: &str,
     plan: &Plan,
+    best: Option<&Indexed>,
     spell: impl Fn(&str) -> String,
 ) -> Option<SpellingCorrection> {
     if plan.corrections.is_empty() {
@@ -942,14 +956,19 @@ fn correction(
     let mut words = Vec::with_capacity(plan.corrections.len());
     for correction in &plan.corrections {
         let typed = text.get(correction.start..correction.end)?;
-        let form = match spelt
-            .iter()
-            .find(|(folded, _)| *folded == correction.read_as)
-        {
+        let read_as = best
+            .and_then(|doc| {
+                correction
+                    .alternatives
+                    .iter()
+                    .find(|word| written_form(doc, word).is_some())
+            })
+            .unwrap_or(&correction.read_as);
+        let form = match spelt.iter().find(|(folded, _)| *folded == read_as) {
             Some((_, form)) => form.clone(),
             None => {
-                let form = spell(&correction.read_as);
-                spelt.push((&correction.read_as, form.clone()));
+                let form = spell(read_as);
+                spelt.push((read_as, form.clone()));
                 form
             }
         };
