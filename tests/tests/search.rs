@@ -311,6 +311,15 @@ async fn when_few_services_have_most_words_those_with_one_follow() {
     assert_eq!(found, ["emitir-ptv", "emitir-gta"], "{found:?}");
 }
 
+/// Puts `words` before the description of the services `condition` selects.
+fn description_prefix_sql(words: &str, condition: &str) -> String {
+    format!(
+        "UPDATE services SET content = jsonb_set(content, '{{description}}', \
+             to_jsonb('{words} ' || (content->>'description'))), updated_at = now() \
+         WHERE {condition}"
+    )
+}
+
 #[actix_web::test]
 async fn a_filtered_search_adds_looser_matches_when_none_passes_the_filter() {
     let db = TestDb::seeded().await;
@@ -318,9 +327,10 @@ async fn a_filtered_search_adds_looser_matches_when_none_passes_the_filter() {
     // the animal health agency.
     execute(
         &db,
-        "UPDATE services SET content = jsonb_set(content, '{description}', \
-             to_jsonb('zorbal mirpeu ' || (content->>'description'))), updated_at = now() \
-         WHERE organization_id <> (SELECT organization_id FROM services WHERE slug = 'emitir-gta')",
+        &description_prefix_sql(
+            "zorbal mirpeu",
+            "organization_id <> (SELECT organization_id FROM services WHERE slug = 'emitir-gta')",
+        ),
     )
     .await;
     execute(&db, &rename_sql("emitir-gta", "Viajar com zorbal")).await;
@@ -344,9 +354,10 @@ async fn a_facet_count_is_the_total_its_filter_gives_where_looser_matches_exist(
     // service has both and another one of them: a looser match the agency's filter could add.
     execute(
         &db,
-        "UPDATE services SET content = jsonb_set(content, '{description}', \
-             to_jsonb('zorbal mirpeu ' || (content->>'description'))), updated_at = now() \
-         WHERE organization_id <> (SELECT id FROM organizations WHERE slug = 'indea-mt')",
+        &description_prefix_sql(
+            "zorbal mirpeu",
+            "organization_id <> (SELECT id FROM organizations WHERE slug = 'indea-mt')",
+        ),
     )
     .await;
     execute(&db, &rename_sql("emitir-gta", "Viajar com zorbal mirpeu")).await;
@@ -624,9 +635,10 @@ async fn a_misspelt_word_is_told_as_the_word_the_best_match_has() {
     // "zorbalino" in three descriptions, the most frequent; "zorbelino" in a name.
     execute(
         &db,
-        "UPDATE services SET content = jsonb_set(content, '{description}', \
-             to_jsonb('zorbalino ' || (content->>'description'))), updated_at = now() \
-         WHERE slug IN ('emitir-ptv', 'declarar-estoque-rebanho', 'cadastrar-propriedade-rural-indea')",
+        &description_prefix_sql(
+            "zorbalino",
+            "slug IN ('emitir-ptv', 'declarar-estoque-rebanho', 'cadastrar-propriedade-rural-indea')",
+        ),
     )
     .await;
     execute(&db, &rename_sql("emitir-gta", "Contestar zorbelino")).await;
@@ -636,6 +648,7 @@ async fn a_misspelt_word_is_told_as_the_word_the_best_match_has() {
     for body in [
         search(&app, "zorbilino", "").await,
         search(&app, "zorbilino", "sort=name").await,
+        search(&app, "zorbilino", "sort=popular").await,
         page_two,
     ] {
         assert_eq!(body["total"], 4, "{body}");
@@ -1631,6 +1644,11 @@ async fn suggest_completes_names_and_popular_names() {
     assert!(suggest(&app, "xyzwq").await.is_empty());
     // A word search ignores, finished: nothing to complete.
     assert!(suggest(&app, "de ").await.is_empty());
+    // After other words it is read as itself: names with them that do not begin so still come.
+    assert!(suggest(&app, "carteira de")
+        .await
+        .iter()
+        .any(|s| s["text"] == "Emitir segunda via da carteira de identidade (RG)"));
 }
 
 #[actix_web::test]

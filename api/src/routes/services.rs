@@ -26,7 +26,7 @@ pub struct ServiceListQuery {
     /// Search text: ranks published services by relevance (Portuguese stemming, accents and case
     /// ignored, typos corrected, the last word completed, synonyms such as "rg" ⇄ "carteira de
     /// identidade"). Adds `highlights` to items and `facets` to the answer.
-    #[param(example = "segunda via rg", max_length = 200)]
+    #[param(example = "segunda via rg", min_length = 1, max_length = 200)]
     q: Option<String>,
     /// Organization id or slug, e.g. `detran-mt`.
     organization: Option<String>,
@@ -141,7 +141,9 @@ impl QueryModel for ServiceList {
             );
         }
         let fields = params.fields("fields", ITEM_FIELDS);
-        if text.is_none() && fields.as_ref().is_some_and(|f| f.contains(&"highlights")) {
+        // A `q` given but malformed has its own error.
+        let searching = params.given("q");
+        if !searching && fields.as_ref().is_some_and(|f| f.contains(&"highlights")) {
             params.invalid(
                 "fields",
                 "requires_q",

@@ -707,6 +707,12 @@ impl SearchIndex {
         let lists = store.lists.as_slice();
         // The full records are read for the page and the orders that need them, not per match.
         let doc_at = |ord: u32| store.docs.get(ord as usize).and_then(Option::as_deref);
+        // The best match by relevance without the popularity boost, for any order: the word it
+        // has is the one a misspelt word is told as ("suss": SUS, not "suas"), and it depends on
+        // the catalogue only, as the answers cached without the boost's epoch do.
+        let telling = !plan.corrections.is_empty();
+        let mut best: Option<(Score, u32)> = None;
+        let name_of = |ord: u32| doc_at(ord).map(|doc| (&doc.name_key, doc.summary.id));
         for (ord, score) in matches {
             let Some(row) = store.rows.get(ord as usize) else {
                 continue;
@@ -723,12 +729,23 @@ impl SearchIndex {
                 };
                 // A mild multiplicative boost: it orders near-ties by popularity and cannot lift
                 // a match over one scoring more than `MAX_BOOST` better.
-                let mut score = match boosting {
-                    true => score * crate::popularity::boost_at(row.boost),
-                    false => score,
-                };
                 let level = levels.get(&ord).copied().unwrap_or(0);
-                score *= STEP_FACTOR.powi(i32::from(level));
+                let unboosted = score * STEP_FACTOR.powi(i32::from(level));
+                if telling {
+                    let better = best.is_none_or(|(top, top_ord)| {
+                        unboosted
+                            .total_cmp(&top)
+                            .then_with(|| name_of(top_ord).cmp(&name_of(ord)))
+                            .is_gt()
+                    });
+                    if better {
+                        best = Some((unboosted, ord));
+                    }
+                }
+                let score = match boosting {
+                    true => unboosted * crate::popularity::boost_at(row.boost),
+                    false => unboosted,
+                };
                 hits.push(Hit {
                     ord,
                     score,
@@ -743,20 +760,8 @@ impl SearchIndex {
         let facets = counts.facets(&store, &request.filter, &resolved);
         let total = hits.len() as u64;
 
-        let name = |hit: &Hit| doc_at(hit.ord).map(|doc| (&doc.name_key, doc.summary.id));
-        // A misspelt word is told as the word the best match has ("suss": SUS, not "suas"),
-        // in any order and on any page.
-        let best = match plan.corrections.is_empty() {
-            true => None,
-            false => hits
-                .iter()
-                .max_by(|a, b| {
-                    a.score
-                        .total_cmp(&b.score)
-                        .then_with(|| name(b).cmp(&name(a)))
-                })
-                .and_then(|hit| doc_at(hit.ord)),
-        };
+        let name = |hit: &Hit| name_of(hit.ord);
+        let best = best.and_then(|(_, ord)| doc_at(ord));
         let correction = correction(&request.text, &plan, best, |folded| {
             spelling(&searcher, self.fields.words, &store, folded)
         });
@@ -851,10 +856,14 @@ impl SearchIndex {
         matches: &[(u32, Score)],
         filter: &ServiceFilter,
     ) -> Result<bool, SearchError> {
+        let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
+        let Some(resolved) = store.resolve(filter) else {
+            // Nothing passes a filter naming what does not exist: looser matches would not either.
+            return Ok(true);
+        };
         if matches.len() < FEW_MATCHES {
             return Ok(false);
         }
-        let store = self.store.read().map_err(|_| SearchError::Poisoned)?;
         let live = |ord: u32| {
             store
                 .rows
@@ -865,10 +874,6 @@ impl SearchIndex {
         if live_matches.clone().take(FEW_MATCHES).count() < FEW_MATCHES {
             return Ok(false);
         }
-        let Some(resolved) = store.resolve(filter) else {
-            // Nothing passes a filter naming what does not exist: looser matches would not either.
-            return Ok(true);
-        };
         let lists = store.lists.as_slice();
         let mut shown = matches.iter().filter_map(|(ord, _)| {
             let doc = || store.docs.get(*ord as usize).and_then(Option::as_deref);

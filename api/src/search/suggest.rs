@@ -167,14 +167,12 @@ impl SuggestIndex {
     /// `level`: a service's popularity step (see `popularity::Boosts`).
     fn suggest(&self, typed: &str, limit: usize, level: impl Fn(&Uuid) -> u8) -> Vec<Suggestion> {
         let words: Vec<String> = analysis::content_words(typed).map(|w| w.folded).collect();
-        // A stopword typed last may be the beginning of a word ("se" of "seguro", "de" of
-        // "detran"): it is completed first, and left out when nothing continues it.
-        if let Some(unfinished) = unfinished_stopword(typed) {
-            let mut with_it = words.clone();
-            with_it.push(unfinished);
-            let found = self.suggest_words(typed, &with_it, limit, &level);
-            if !found.is_empty() {
-                return found;
+        // A stopword typed alone may be the beginning of a word ("se" of "seguro", "de" of
+        // "detran"): it is completed. After other words it is more likely what it is ("carteira
+        // de"): names with them, which need not begin with them, still come.
+        if words.is_empty() {
+            if let Some(unfinished) = unfinished_stopword(typed) {
+                return self.suggest_words(typed, &[unfinished], limit, &level);
             }
         }
         self.suggest_words(typed, &words, limit, &level)
@@ -379,16 +377,9 @@ impl SuggestIndex {
             let text = entry.suggestion.text.as_str();
             let mut scanner = analysis::Scanner::new(text);
             while let Some((start, end, word)) = scanner.next_word() {
-                if !word.starts_with(folded) {
-                    continue;
-                }
-                // The letters of the written word that fold to `folded`.
-                let mut letters = String::new();
-                for (offset, ch) in text[start..end].char_indices() {
-                    letters.push_str(&analysis::fold(&ch.to_string()));
-                    if letters.len() >= folded.len() {
-                        let written = &text[start..start + offset + ch.len_utf8()];
-                        return (letters == folded).then(|| written.to_lowercase());
+                if word.starts_with(folded) {
+                    if let Some(written) = letters_folding_to(&text[start..end], folded) {
+                        return Some(written.to_lowercase());
                     }
                 }
             }
@@ -530,6 +521,25 @@ impl SearchIndex {
     }
 }
 
+/// The beginning of `word` that folds to `folded`, with the marks that follow its last letter
+/// ("habilitac\u{327}" for "habilitac"); `None` when a letter folds across the end ("æ").
+fn letters_folding_to<'w>(word: &'w str, folded: &str) -> Option<&'w str> {
+    let fold = |ch: char| analysis::fold(ch.encode_utf8(&mut [0; 4]));
+    let mut letters = String::new();
+    let mut chars = word.char_indices().peekable();
+    while letters.len() < folded.len() {
+        let (_, ch) = chars.next()?;
+        letters.push_str(&fold(ch));
+    }
+    if letters != folded {
+        return None;
+    }
+    // What folds to nothing (a combining accent) belongs to the letter before it.
+    while chars.next_if(|(_, ch)| fold(*ch).is_empty()).is_some() {}
+    let end = chars.peek().map_or(word.len(), |(offset, _)| *offset);
+    word.get(..end)
+}
+
 /// The last word of `typed`, folded, when it is a stopword and no space follows it.
 fn unfinished_stopword(typed: &str) -> Option<String> {
     if typed.ends_with(char::is_whitespace) {
@@ -551,7 +561,12 @@ fn without_weak_words(typed: &str) -> Option<String> {
     let strong = words
         .iter()
         .any(|w| w.position.is_some() && !analysis::is_weak(&w.folded));
-    (kept.len() < words.len() && strong).then(|| kept.join(" "))
+    // A space at the end still says the last word is finished.
+    let end = match typed.ends_with(char::is_whitespace) {
+        true => " ",
+        false => "",
+    };
+    (kept.len() < words.len() && strong).then(|| kept.join(" ") + end)
 }
 
 #[cfg(test)]
@@ -570,6 +585,22 @@ mod tests {
         assert!(variants.contains(&"ã".to_owned()));
         assert!(variants.contains(&"ãç".to_owned()));
         assert!(variants.contains(&"çaã".to_owned()));
+    }
+
+    #[test]
+    fn the_letters_of_a_written_word_that_fold_to_a_prefix() {
+        assert_eq!(
+            letters_folding_to("Habilitação", "habilitac"),
+            Some("Habilitaç")
+        );
+        assert_eq!(
+            letters_folding_to("Habilitac\u{327}a\u{303}o", "habilitac"),
+            Some("Habilitac\u{327}")
+        );
+        assert_eq!(letters_folding_to("Certidão", "certidao"), Some("Certidão"));
+        // "æ" folds to two letters: the prefix ends inside it.
+        assert_eq!(letters_folding_to("Encyclopædia", "encyclopa"), None);
+        assert_eq!(letters_folding_to("Cer", "certid"), None);
     }
 
     #[test]
