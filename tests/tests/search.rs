@@ -1548,6 +1548,12 @@ async fn bad_search_parameters_are_422_problems() {
             "{uri}: {body}"
         );
     }
+    // A malformed `q` is the one error: `highlights` is asked for in a search.
+    let body = get(&app, "/v1/services?q=%20&fields=id,highlights")
+        .await
+        .problem(422, "invalid_query");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["errors"][0]["parameter"], "q", "{body}");
     // Limits count characters, not bytes: 200 accented letters are fine.
     let accented = enc(&"ã".repeat(200));
     let reply = get(&app, &format!("/v1/services?q={accented}")).await;

@@ -588,6 +588,16 @@ mod tests {
     }
 
     #[test]
+    fn weak_words_are_left_out_and_a_finished_text_stays_finished() {
+        assert_eq!(without_weak_words("quero passap"), Some("passap".into()));
+        assert_eq!(
+            without_weak_words("quero carteira de "),
+            Some("carteira de ".into())
+        );
+        assert_eq!(without_weak_words("carteira"), None);
+    }
+
+    #[test]
     fn the_letters_of_a_written_word_that_fold_to_a_prefix() {
         assert_eq!(
             letters_folding_to("Habilitação", "habilitac"),
