@@ -861,9 +861,6 @@ impl SearchIndex {
             // Nothing passes a filter naming what does not exist: looser matches would not either.
             return Ok(true);
         };
-        if matches.len() < FEW_MATCHES {
-            return Ok(false);
-        }
         let live = |ord: u32| {
             store
                 .rows

@@ -166,26 +166,13 @@ impl SuggestIndex {
 
     /// `level`: a service's popularity step (see `popularity::Boosts`).
     fn suggest(&self, typed: &str, limit: usize, level: impl Fn(&Uuid) -> u8) -> Vec<Suggestion> {
-        let words: Vec<String> = analysis::content_words(typed).map(|w| w.folded).collect();
+        let mut words: Vec<String> = analysis::content_words(typed).map(|w| w.folded).collect();
         // A stopword typed alone may be the beginning of a word ("se" of "seguro", "de" of
         // "detran"): it is completed. After other words it is more likely what it is ("carteira
         // de"): names with them, which need not begin with them, still come.
         if words.is_empty() {
-            if let Some(unfinished) = unfinished_stopword(typed) {
-                return self.suggest_words(typed, &[unfinished], limit, &level);
-            }
+            words.extend(unfinished_stopword(typed));
         }
-        self.suggest_words(typed, &words, limit, &level)
-    }
-
-    /// [`SuggestIndex::suggest`] for `words`, the folded words of `typed` that count.
-    fn suggest_words(
-        &self,
-        typed: &str,
-        words: &[String],
-        limit: usize,
-        level: impl Fn(&Uuid) -> u8,
-    ) -> Vec<Suggestion> {
         let Some((prefix, whole)) = words.split_last() else {
             return Vec::new();
         };
