@@ -579,6 +579,105 @@ async fn a_misspelt_word_is_corrected() {
 }
 
 #[actix_web::test]
+async fn a_plural_acronym_is_read_as_its_singular_not_as_a_typo() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    for (plural, singular) in [("cnhs ", "cnh "), ("rgs ", "rg "), ("CPFs ", "cpf ")] {
+        let wanted = search(&app, singular, "").await;
+        assert!(wanted["total"].as_u64().unwrap() > 0, "{singular}");
+        let body = search(&app, plural, "").await;
+        assert_eq!(slugs(&body), slugs(&wanted), "{plural}");
+        // As "vistorias": the same word, nothing to tell.
+        assert!(body.get("correction").is_none(), "{plural}: {body}");
+    }
+    // Synonyms of the singular count: "rg" is "carteira de identidade", which the CIN's name has.
+    let found = search_slugs(&app, "rgs").await;
+    assert!(
+        found[..2].contains(&"emitir-carteira-identidade-cin".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_common_word_no_service_has_is_meant_not_misspelt() {
+    let db = TestDb::seeded().await;
+    // "contém" is one edit from "ontem" (yesterday), which no service has.
+    execute(
+        &db,
+        &rename_sql("emitir-gta", "Emitir guia que contém o trânsito animal"),
+    )
+    .await;
+    let app = app(&db).await;
+    let wanted = search(&app, "renovar cnh ", "").await;
+    let body = search(&app, "renovar cnh ontem ", "").await;
+    assert!(body.get("correction").is_none(), "{body}");
+    assert_eq!(slugs(&body), slugs(&wanted), "{body}");
+    // A word of no language is still read as the catalogue's.
+    let body = search(&app, "contwm ", "").await;
+    assert!(slugs(&body).contains(&"emitir-gta".to_owned()), "{body}");
+    assert_eq!(body["correction"]["text"], "contém", "{body}");
+}
+
+#[actix_web::test]
+async fn words_typed_without_the_space_between_them_are_read_apart() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    for (together, apart, read_as) in [
+        ("segurodesemprego", "seguro desemprego", "seguro desemprego"),
+        (
+            "carteiradeidentidade ",
+            "carteira de identidade ",
+            "carteira de identidade",
+        ),
+        ("CARTAOSUS ", "cartão sus ", "CARTÃO SUS"),
+    ] {
+        let body = search(&app, together, "").await;
+        let wanted = search(&app, apart, "").await;
+        assert_eq!(slugs(&body)[0], slugs(&wanted)[0], "{together}: {body}");
+        assert_eq!(
+            body["correction"]["words"][0]["read_as"], read_as,
+            "{together}: {body}"
+        );
+    }
+    // In the name, the words read are marked.
+    let body = search(&app, "cartaosus ", "").await;
+    assert_eq!(
+        item(&body, "emitir-cartao-sus")["highlights"]["name"],
+        "Emitir o Cartão Nacional de Saúde (<mark>Cartão</mark> <mark>SUS</mark>)"
+    );
+}
+
+#[actix_web::test]
+async fn a_number_is_found_without_its_thousands_separators_and_never_corrected() {
+    let db = TestDb::seeded().await;
+    execute(
+        &db,
+        &description_prefix_sql("Conforme a Lei nº 8.112.", "slug = 'emitir-gta'"),
+    )
+    .await;
+    let app = app(&db).await;
+    for text in ["lei 8112", "8.112", "Lei 8.112 "] {
+        let body = search(&app, text, "").await;
+        assert_eq!(slugs(&body)[0], "emitir-gta", "{text}: {body}");
+        assert_eq!(
+            marked(
+                item(&body, "emitir-gta")["highlights"]["description"]
+                    .as_str()
+                    .unwrap()
+            )
+            .last()
+            .map(String::as_str),
+            Some("8.112"),
+            "{text}: {body}"
+        );
+    }
+    // One digit from a known number is another number, not a typo of it.
+    let body = search(&app, "8113 ", "").await;
+    assert_eq!(body["total"], 0, "{body}");
+    assert!(body.get("correction").is_none(), "{body}");
+}
+
+#[actix_web::test]
 async fn words_around_what_is_wanted_are_neither_required_nor_corrected() {
     let db = TestDb::seeded().await;
     // "face" is one edit from "faço", and a word of the catalogue.

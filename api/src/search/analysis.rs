@@ -81,6 +81,20 @@ pub fn is_weak(folded: &str) -> bool {
     WEAK_WORDS.contains(&folded)
 }
 
+/// The most frequent words of Portuguese, folded and sorted (`common_words.py` writes them). A
+/// citizen who types one that no service has means it, not a catalogue word one letter away:
+/// "sabe" is not "cabe", "ontem" not "contém", "tarde" not "trade".
+static COMMON_WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    include_str!("common_words.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect()
+});
+
+pub fn is_common(folded: &str) -> bool {
+    COMMON_WORDS.binary_search(&folded).is_ok()
+}
+
 /// Lowercase without accents: the one accent folding of the project (search and slugs).
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -164,6 +178,18 @@ fn without_plural(word: &str) -> &str {
 /// (`word` is such a word, as Snowball left it):
 /// "vias" → "via", "dias" → "dia", "leis" → "lei". Only "as" and "eis": a word in "is" or "us" is
 /// as often singular ("país" is not "pai", "ônus" not "ONU").
+/// The singular of a plural acronym ("rgs", "cpfs", "cnhs"): a folded word of three or more
+/// letters, none a vowel, ending in "s". Only for reading a query: indexed, "nfs" (of NFS-e)
+/// would become "nf" (of NF-e).
+pub fn acronym_singular(folded: &str) -> Option<&str> {
+    let singular = folded.strip_suffix('s')?;
+    let acronym = singular.len() >= 2
+        && singular
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() && !b"aeiouy".contains(&b));
+    acronym.then_some(singular)
+}
+
 fn plural_of_three_letters(word: &str) -> Option<String> {
     let plural = word.len() == 4 && (word.ends_with("as") || word.ends_with("eis"));
     plural.then(|| word[..3].to_owned())
@@ -406,7 +432,9 @@ fn next_word(text: &str, cursor: &mut usize, folded: &mut String) -> Option<(usi
                 start = Some(*cursor + offset);
             }
             fold_char(ch, folded);
-        } else if start.is_some() && is_ignorable(ch) {
+        } else if start.is_some() && is_ignorable(ch)
+            || ch == '.' && is_thousands_separator(folded, &text[*cursor + offset + 1..])
+        {
             continue;
         } else if start.is_some() {
             end = *cursor + offset;
@@ -415,6 +443,16 @@ fn next_word(text: &str, cursor: &mut usize, folded: &mut String) -> Option<(usi
     }
     *cursor = if start.is_some() { end } else { text.len() };
     Some((start?, end))
+}
+
+/// A dot between a number's digits and three more, then no digit: "Lei nº 8.112" is "8112", as
+/// citizens type it, and a pasted "123.456.789-00" is one number before its check digits.
+fn is_thousands_separator(before: &str, after: &str) -> bool {
+    let after = after.as_bytes();
+    before.ends_with(|ch: char| ch.is_ascii_digit())
+        && after.len() >= 3
+        && after[..3].iter().all(u8::is_ascii_digit)
+        && !after.get(3).is_some_and(u8::is_ascii_digit)
 }
 
 /// Which normal form a tantivy field indexes.
@@ -625,6 +663,40 @@ mod tests {
     fn acronyms_and_codes_stay_whole() {
         assert_eq!(stems("RG 2ª via"), vec!["rg", "2a", "via"]);
         assert_eq!(stems("2° via"), stems("2º via"));
+    }
+
+    #[test]
+    fn a_number_is_one_word_across_its_thousands_separators() {
+        assert_eq!(stems("Lei nº 8.112, de 1990."), vec!["lei", "8112", "1990"]);
+        assert_eq!(stems("R$ 1.500.000,00"), vec!["r", "1500000", "00"]);
+        assert_eq!(stems("123.456.789-00"), vec!["123456789", "00"]);
+        let text = "Decreto 9.094.";
+        let word = &words(text)[1];
+        assert_eq!(&text[word.start..word.end], "9.094");
+        // Not three digits after the dot: a date, a version, a sentence's end.
+        assert_eq!(stems("10.12.2020"), vec!["10", "12", "2020"]);
+        assert_eq!(stems("versão 1.2345")[1..], ["1", "2345"]);
+        assert_eq!(stems("art. 7. 123"), vec!["art", "7", "123"]);
+    }
+
+    #[test]
+    fn common_words_are_sorted_as_their_search_expects() {
+        assert!(COMMON_WORDS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(COMMON_WORDS.len() > 20_000);
+        assert!(is_common("ontem") && is_common("sabe"));
+        assert!(!is_common("pasaporte") && !is_common("ontém"));
+    }
+
+    #[test]
+    fn only_a_word_without_vowels_reads_as_a_plural_acronym() {
+        assert_eq!(acronym_singular("rgs"), Some("rg"));
+        assert_eq!(acronym_singular("cpfs"), Some("cpf"));
+        assert_eq!(acronym_singular("cnhs"), Some("cnh"));
+        assert_eq!(acronym_singular("ss"), None);
+        assert_eq!(acronym_singular("bens"), None);
+        assert_eq!(acronym_singular("vias"), None);
+        assert_eq!(acronym_singular("cpf"), None);
+        assert_eq!(acronym_singular("2s"), None);
     }
 
     #[test]

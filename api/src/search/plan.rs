@@ -199,7 +199,15 @@ pub fn plan(
         return None;
     }
     let typing_last = !text.ends_with(char::is_whitespace);
-    let stems: Vec<String> = words.iter().map(|w| w.stem.clone()).collect();
+    // "rgs" is the plural of "rg", not a typo: read as the singular, synonyms included, as
+    // plurals are. The plural still counts where a service writes it.
+    let stems: Vec<String> = words
+        .iter()
+        .map(|w| match analysis::acronym_singular(&w.folded) {
+            Some(singular) if is_known(searcher, fields, singular) => analysis::stem(singular),
+            _ => w.stem.clone(),
+        })
+        .collect();
 
     let mut slots: Vec<Slot> = Vec::new();
     let mut corrections = Vec::new();
@@ -232,6 +240,13 @@ pub fn plan(
             stems: vec![word.stem.clone()],
             weight: 1.0,
         }];
+        let plural_acronym = stems[index] != word.stem;
+        if plural_acronym {
+            alternatives.push(Alternative {
+                stems: vec![stems[index].clone()],
+                weight: 1.0,
+            });
+        }
         let known = is_known(searcher, fields, &word.folded);
         // The last word, while it is being typed, is completed (even a known word: "habil" is
         // the start of "habilitação" more often than the word itself).
@@ -254,10 +269,42 @@ pub fn plan(
         // start of another ("me" of "mei", "ser" of "serviço"): then its completions count.
         let weak = analysis::is_weak(&word.folded)
             && (completed.is_empty() || word.folded.chars().count() > 3);
+        // A number is not misspelt: "8112" (a law) is not "812". Nor is a common word of the
+        // language no service has ("ontem" is not "contém"): it is then not required either.
+        let meant =
+            word.folded.bytes().all(|b| b.is_ascii_digit()) || analysis::is_common(&word.folded);
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".
-        if !known && !weak && completed.is_empty() && word.folded.chars().count() >= MIN_TYPO_LEN {
-            let close = close_words(searcher, fields, word);
+        let misspelt = !known
+            && !weak
+            && !meant
+            && !plural_acronym
+            && completed.is_empty()
+            && word.folded.chars().count() >= MIN_TYPO_LEN;
+        let close = match misspelt {
+            true => close_words(searcher, fields, word),
+            false => Vec::new(),
+        };
+        // Only a word no typo explains: "pasaporte" is not "pas aporte".
+        let apart = (misspelt && close.is_empty())
+            .then(|| run_together(searcher, fields, &word.folded))
+            .flatten();
+        if let Some(parts) = apart {
+            alternatives.push(Alternative {
+                stems: parts
+                    .iter()
+                    .filter(|part| !analysis::is_stopword(part))
+                    .map(|part| analysis::stem(part))
+                    .collect(),
+                weight: 1.0,
+            });
+            corrections.push(Correction {
+                start: word.start,
+                end: word.end,
+                read_as: parts.join(" "),
+                alternatives: Vec::new(),
+            });
+        } else if misspelt {
             // A plural the catalogue only writes in the singular ("vistorias") is found by its
             // stem as typed: nothing to tell the citizen.
             let told = close
@@ -564,6 +611,54 @@ fn stem_frequency(searcher: &Searcher, fields: &Fields, stem: &str) -> u64 {
         .iter()
         .map(|(field, _)| document_frequency(searcher, *field, stem))
         .sum()
+}
+
+/// A word of no fewer letters may be two typed without the space between them.
+const RUN_TOGETHER_LEN: usize = 6;
+/// What may join two words typed together: "carteiradetrabalho".
+const JOINING_WORDS: &[&str] = &["de", "da", "do", "das", "dos", "e"];
+
+/// The known words a folded word is, typed without its spaces on a phone ("bolsafamilia",
+/// "carteiradetrabalho"): two, or two around a joining word; of several readings, the one whose
+/// rarer word is the most frequent.
+fn run_together(searcher: &Searcher, fields: &Fields, folded: &str) -> Option<Vec<String>> {
+    if folded.chars().count() < RUN_TOGETHER_LEN {
+        return None;
+    }
+    let frequency = |part: &str| -> Option<u64> {
+        let word = part.chars().count() >= 2
+            && !analysis::is_stopword(part)
+            && is_known(searcher, fields, part);
+        word.then(|| document_frequency(searcher, fields.words, part))
+    };
+    let mut best: Option<(u64, Vec<&str>)> = None;
+    for (cut, _) in folded.char_indices().skip(2) {
+        let (head, tail) = folded.split_at(cut);
+        let Some(head_frequency) = frequency(head) else {
+            continue;
+        };
+        let readings =
+            std::iter::once((None, tail)).chain(JOINING_WORDS.iter().filter_map(|joining| {
+                tail.strip_prefix(joining)
+                    .map(|rest| (Some(*joining), rest))
+            }));
+        for (joining, rest) in readings {
+            let Some(rest_frequency) = frequency(rest) else {
+                continue;
+            };
+            let rarer = head_frequency.min(rest_frequency);
+            if best.as_ref().is_none_or(|(best, _)| rarer > *best) {
+                best = Some((
+                    rarer,
+                    [Some(head), joining, Some(rest)]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                ));
+            }
+        }
+    }
+    best.map(|(_, parts)| parts.into_iter().map(str::to_owned).collect())
 }
 
 /// Whether the catalogue's vocabulary (names, popular names, acronyms, keywords and

@@ -969,7 +969,8 @@ fn correction(
         let form = match spelt.iter().find(|(folded, _)| *folded == read_as) {
             Some((_, form)) => form.clone(),
             None => {
-                let form = spell(read_as);
+                // Words typed together are read as several.
+                let form = read_as.split(' ').map(&spell).collect::<Vec<_>>().join(" ");
                 spelt.push((read_as, form.clone()));
                 form
             }

@@ -256,15 +256,18 @@ impl SuggestIndex {
         let words: Vec<analysis::Word> = analysis::content_words(typed).collect();
         let (last, whole) = words.split_last()?;
         let letters = |word: &analysis::Word| word.folded.chars().count();
-        // Weak words ("preciso") are the citizen's, not the catalogue's: never misspelt.
+        // Weak words ("preciso") and common ones ("ontem") are the citizen's, not the catalogue's:
+        // never misspelt.
         let misspelt = |word: &analysis::Word| {
             (plan::MIN_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(word))
                 && !analysis::is_weak(&word.folded)
+                && !analysis::is_common(&word.folded)
                 && !known(&word.folded)
         };
         // A prefix the catalogue's words begin with is unfinished, not misspelt (as in search).
         let last_misspelt = (MIN_PREFIX_TYPO_LEN..=MAX_PREFIX_TYPO_LEN).contains(&letters(last))
             && !analysis::is_weak(&last.folded)
+            && !analysis::is_common(&last.folded)
             && !begun(&last.folded);
         let to_read = whole.iter().filter(|w| misspelt(w)).count() + usize::from(last_misspelt);
         if to_read == 0 || to_read > MAX_WORDS_READ {
