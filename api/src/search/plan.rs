@@ -614,7 +614,7 @@ fn stem_frequency(searcher: &Searcher, fields: &Fields, stem: &str) -> u64 {
 }
 
 /// A word of no fewer letters may be two typed without the space between them.
-const RUN_TOGETHER_LEN: usize = 6;
+const RUN_TOGETHER_LEN: usize = 5;
 /// What may join two words typed together: "carteiradetrabalho".
 const JOINING_WORDS: &[&str] = &["de", "da", "do", "das", "dos", "e"];
 
