@@ -686,9 +686,12 @@ async fn words_around_what_is_wanted_are_neither_required_nor_corrected() {
         &rename_sql("emitir-gta", "Reconhecer a face do animal"),
     )
     .await;
+    // "cadê" (where is) folds to the competition authority's acronym.
+    execute(&db, &rename_sql("emitir-ptv", "Denunciar ao CADE")).await;
     let app = app(&db).await;
     let wanted = search(&app, "renovar cnh", "").await;
     for text in [
+        "cadê renovar cnh",
         "como faço para renovar cnh",
         "quanto custa renovar cnh",
         "eu quero renovar cnh",
@@ -1723,15 +1726,20 @@ async fn suggest_completes_names_and_popular_names() {
                 "{typed}: {text}"
             );
         }
-        // Texts starting with what was typed come first.
-        let starts: Vec<bool> = items
+        // Texts with the last word typed as a word come first (not a stopword: "de" is more
+        // likely "detran" on its way), then those starting with what was typed.
+        let stopword = ["se", "de", "em"].contains(&prefix.as_str());
+        let order: Vec<(bool, bool)> = items
             .iter()
-            .map(|s| fold(s["text"].as_str().unwrap()).starts_with(&fold(typed)))
+            .map(|s| {
+                let text = s["text"].as_str().unwrap();
+                (
+                    stopword || !words(text).contains(prefix),
+                    !fold(text).starts_with(&fold(typed)),
+                )
+            })
             .collect();
-        assert!(
-            starts.windows(2).all(|w| w[0] || !w[1]),
-            "{typed}: {items:?}"
-        );
+        assert!(order.is_sorted(), "{typed}: {items:?}");
     }
     let renov = suggest(&app, "renov").await;
     assert_eq!(
@@ -1747,6 +1755,9 @@ async fn suggest_completes_names_and_popular_names() {
     assert_eq!(suggest(&app, "c").await.len(), 10);
     // Nothing completes it: no suggestion.
     assert!(suggest(&app, "xyzwq").await.is_empty());
+    // Nor is one letter after the words around what is wanted completed alone.
+    assert!(suggest(&app, "tirar p").await.is_empty());
+    assert!(!suggest(&app, "tirar cn").await.is_empty());
     // A word search ignores, finished: nothing to complete.
     assert!(suggest(&app, "de ").await.is_empty());
     // After other words it is read as itself: names with them that do not begin so still come.
@@ -1754,6 +1765,20 @@ async fn suggest_completes_names_and_popular_names() {
         .await
         .iter()
         .any(|s| s["text"] == "Emitir segunda via da carteira de identidade (RG)"));
+}
+
+#[actix_web::test]
+async fn suggest_lists_the_word_typed_before_the_longer_words_it_begins() {
+    let db = TestDb::seeded().await;
+    execute(
+        &db,
+        &rename_sql("emitir-gta", "Suspender a guia de trânsito"),
+    )
+    .await;
+    let app = app(&db).await;
+    let found = suggested_slugs(&suggest(&app, "sus").await);
+    assert_eq!(found[0], "emitir-cartao-sus", "{found:?}");
+    assert!(found.contains(&"emitir-gta".to_owned()), "{found:?}");
 }
 
 #[actix_web::test]

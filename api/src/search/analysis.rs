@@ -51,6 +51,8 @@ const WEAK_WORDS: &[&str] = &[
     "qual",
     "quais",
     "quando",
+    // "cadê" (where is): folded, it is the competition authority's acronym.
+    "cade",
     "meu",
     "minha",
     "online",
@@ -201,7 +203,8 @@ fn plural_of_three_letters(word: &str) -> Option<String> {
 /// was cut as "médico", "remediador" (of polluted soil) as "remédio", "grávida" and "gravidez" as
 /// "grave" and "gravar", "marca" (trademark) as "marcar" (to book an appointment), "parto" as
 /// "parte", "leito" as "leite", "reservista" as "reserva", "mortis" (causa mortis) as "morte",
-/// "loas" as "LOA" (the budget law), and "livro" as "livre" (Passe Livre came first for books);
+/// "loas" as "LOA" (the budget law), "livro" as "livre" (Passe Livre came first for books),
+/// "motorista" as "motor" (engine licences for an app driver), "porte" (de arma) as "porto";
 /// "autismo" did not meet "autista".
 fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
     const OVERRIDES: &[(&str, &str)] = &[
@@ -220,6 +223,8 @@ fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
         ("livro", "livro"),
         ("livre", "livre"),
         ("livres", "livre"),
+        ("motorista", "motorist"),
+        ("porte", "porte"),
     ];
     OVERRIDES
         .iter()
@@ -637,6 +642,8 @@ mod tests {
             ("mortis", "morte"),
             ("LOAS", "LOA"),
             ("livros", "livre"),
+            ("motorista", "motores"),
+            ("porte", "porto"),
         ] {
             assert_ne!(stems(word), stems(other), "{word}");
         }
@@ -649,6 +656,8 @@ mod tests {
             ("autismo", "autista"),
             ("livros", "livro"),
             ("livres", "livre"),
+            ("motoristas", "motorista"),
+            ("portes", "porte"),
             // The rest of each family still meets.
             ("médicos", "médica"),
             ("remédios", "remédio"),

@@ -198,13 +198,17 @@ impl SuggestIndex {
                     .take(WORDS_READ * ENTRIES_PER_WORD),
             );
         }
-        // What starts with the whole text typed first, then the services citizens view most
-        // (`cart`: the work card before a jockey club's licence, once it is viewed more), then
-        // names before popular names, then shorter (more general) texts.
+        // What has the last word typed as a word of its own first (`sus`: the SUS card before
+        // "Suspender…", `diploma` a diploma before a diplomatic passport), then what starts with
+        // the whole text typed, then the services citizens view most (`cart`: the work card
+        // before a jockey club's licence, once it is viewed more), then names before popular
+        // names, then shorter (more general) texts.
         candidates.sort_by(|a, b| {
+            let has_word = |e: &Entry| !e.words.contains(prefix);
             let starts = |e: &Entry| !e.folded.starts_with(&typed_folded);
-            starts(a)
-                .cmp(&starts(b))
+            has_word(a)
+                .cmp(&has_word(b))
+                .then_with(|| starts(a).cmp(&starts(b)))
                 .then_with(|| level(&b.suggestion.service_id).cmp(&level(&a.suggestion.service_id)))
                 .then(a.suggestion.kind.cmp(&b.suggestion.kind))
                 .then(a.folded.len().cmp(&b.folded.len()))
@@ -540,6 +544,9 @@ fn unfinished_stopword(typed: &str) -> Option<String> {
     (last.position.is_none() && last.end == typed.len()).then_some(last.folded)
 }
 
+/// Letters the words kept after the weak ones must have: "tirar p" is not every name in "p".
+const MIN_STRONG_LETTERS: usize = 2;
+
 /// `typed` without its weak words, when it has some and other words.
 fn without_weak_words(typed: &str) -> Option<String> {
     let words = analysis::words_stemming(typed, |_| false);
@@ -550,7 +557,10 @@ fn without_weak_words(typed: &str) -> Option<String> {
         .collect();
     let strong = words
         .iter()
-        .any(|w| w.position.is_some() && !analysis::is_weak(&w.folded));
+        .filter(|w| w.position.is_some() && !analysis::is_weak(&w.folded))
+        .map(|w| w.folded.chars().count())
+        .sum::<usize>()
+        >= MIN_STRONG_LETTERS;
     // A space at the end still says the last word is finished.
     let end = match typed.ends_with(char::is_whitespace) {
         true => " ",
