@@ -51,6 +51,9 @@ const WEAK_WORDS: &[&str] = &[
     "qual",
     "quais",
     "quando",
+    "pagar",
+    "gerar",
+    "emitir",
     // "cadê" (where is): folded, it is the competition authority's acronym.
     "cade",
     "meu",
@@ -204,7 +207,8 @@ fn plural_of_three_letters(word: &str) -> Option<String> {
 /// "grave" and "gravar", "marca" (trademark) as "marcar" (to book an appointment), "parto" as
 /// "parte", "leito" as "leite", "reservista" as "reserva", "mortis" (causa mortis) as "morte",
 /// "loas" as "LOA" (the budget law), "livro" as "livre" (Passe Livre came first for books),
-/// "motorista" as "motor" (engine licences for an app driver), "porte" (de arma) as "porto";
+/// "motorista" as "motor" (engine licences for an app driver), "porte" (de arma) as "porto",
+/// "licenciamento" (of a vehicle) as "licença" (every licence);
 /// "autismo" did not meet "autista".
 fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
     const OVERRIDES: &[(&str, &str)] = &[
@@ -225,6 +229,8 @@ fn stem_override(folded: &str, singular: &str) -> Option<&'static str> {
         ("livres", "livre"),
         ("motorista", "motorist"),
         ("porte", "porte"),
+        ("licenciamento", "licenciament"),
+        ("licenciar", "licenciament"),
     ];
     OVERRIDES
         .iter()
@@ -644,6 +650,7 @@ mod tests {
             ("livros", "livre"),
             ("motorista", "motores"),
             ("porte", "porto"),
+            ("licenciamento", "licença"),
         ] {
             assert_ne!(stems(word), stems(other), "{word}");
         }
@@ -658,6 +665,7 @@ mod tests {
             ("livres", "livre"),
             ("motoristas", "motorista"),
             ("portes", "porte"),
+            ("licenciar", "licenciamento"),
             // The rest of each family still meets.
             ("médicos", "médica"),
             ("remédios", "remédio"),
