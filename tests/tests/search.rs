@@ -973,6 +973,23 @@ async fn the_word_being_typed_is_completed_in_the_context_of_the_earlier_ones() 
 // Synonyms
 
 #[actix_web::test]
+async fn an_acronym_does_not_find_every_service_with_a_generic_word_of_its_group() {
+    let db = TestDb::seeded().await;
+    execute(
+        &db,
+        &rename_sql("emitir-gta", "Obter habilitação de mecânico de aeronaves"),
+    )
+    .await;
+    let app = app(&db).await;
+    let found = search_slugs(&app, "cnh").await;
+    assert_eq!(found[0], "renovar-cnh", "{found:?}");
+    assert!(!found.contains(&"emitir-gta".to_owned()), "{found:?}");
+    // "habilitação" typed still finds the licence by its name.
+    let found = search_slugs(&app, "renovar habilitação").await;
+    assert_eq!(found[0], "renovar-cnh", "{found:?}");
+}
+
+#[actix_web::test]
 async fn synonyms_find_services_named_by_another_expression() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
