@@ -96,8 +96,10 @@ static COMMON_WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
-pub fn is_common(folded: &str) -> bool {
-    COMMON_WORDS.binary_search(&folded).is_ok()
+/// A word the citizen means as typed, never read as a typo of another: a number ("8112", a law,
+/// is not "812") or a common word of the language.
+pub fn is_meant(folded: &str) -> bool {
+    folded.bytes().all(|b| b.is_ascii_digit()) || COMMON_WORDS.binary_search(&folded).is_ok()
 }
 
 /// Lowercase without accents: the one accent folding of the project (search and slugs).
@@ -179,10 +181,6 @@ fn without_plural(word: &str) -> &str {
     word.strip_suffix('s').unwrap_or(word)
 }
 
-/// The singular of a four-letter plural of a three-letter word, which Snowball leaves whole
-/// (`word` is such a word, as Snowball left it):
-/// "vias" → "via", "dias" → "dia", "leis" → "lei". Only "as" and "eis": a word in "is" or "us" is
-/// as often singular ("país" is not "pai", "ônus" not "ONU").
 /// The singular of a plural acronym ("rgs", "cpfs", "cnhs"): a folded word of three or more
 /// letters, none a vowel, ending in "s". Only for reading a query: indexed, "nfs" (of NFS-e)
 /// would become "nf" (of NF-e).
@@ -195,6 +193,10 @@ pub fn acronym_singular(folded: &str) -> Option<&str> {
     acronym.then_some(singular)
 }
 
+/// The singular of a four-letter plural of a three-letter word, which Snowball leaves whole
+/// (`word` is such a word, as Snowball left it):
+/// "vias" → "via", "dias" → "dia", "leis" → "lei". Only "as" and "eis": a word in "is" or "us" is
+/// as often singular ("país" is not "pai", "ônus" not "ONU").
 fn plural_of_three_letters(word: &str) -> Option<String> {
     let plural = word.len() == 4 && (word.ends_with("as") || word.ends_with("eis"));
     plural.then(|| word[..3].to_owned())
@@ -443,8 +445,8 @@ fn next_word(text: &str, cursor: &mut usize, folded: &mut String) -> Option<(usi
                 start = Some(*cursor + offset);
             }
             fold_char(ch, folded);
-        } else if start.is_some() && is_ignorable(ch)
-            || ch == '.' && is_thousands_separator(folded, &text[*cursor + offset + 1..])
+        } else if (start.is_some() && is_ignorable(ch))
+            || (ch == '.' && is_thousands_separator(folded, &text[*cursor + offset + 1..]))
         {
             continue;
         } else if start.is_some() {
@@ -700,8 +702,8 @@ mod tests {
     fn common_words_are_sorted_as_their_search_expects() {
         assert!(COMMON_WORDS.windows(2).all(|pair| pair[0] < pair[1]));
         assert!(COMMON_WORDS.len() > 20_000);
-        assert!(is_common("ontem") && is_common("sabe"));
-        assert!(!is_common("pasaporte") && !is_common("ontém"));
+        assert!(is_meant("ontem") && is_meant("sabe") && is_meant("8112"));
+        assert!(!is_meant("pasaporte") && !is_meant("ontém") && !is_meant("2via"));
     }
 
     #[test]

@@ -200,11 +200,21 @@ pub fn plan(
     }
     let typing_last = !text.ends_with(char::is_whitespace);
     // "rgs" is the plural of "rg", not a typo: read as the singular, synonyms included, as
-    // plurals are. The plural still counts where a service writes it.
+    // plurals are, the plural still counting where a service writes it. A plural the catalogue
+    // knows may be an acronym of its own ("nfs" of NFS-e, "nf" of NF-e): there, the singular
+    // only comes after it.
+    let singulars: Vec<Option<&str>> = words
+        .iter()
+        .map(|w| {
+            analysis::acronym_singular(&w.folded)
+                .filter(|singular| is_known(searcher, fields, singular))
+        })
+        .collect();
     let stems: Vec<String> = words
         .iter()
-        .map(|w| match analysis::acronym_singular(&w.folded) {
-            Some(singular) if is_known(searcher, fields, singular) => analysis::stem(singular),
+        .zip(&singulars)
+        .map(|(w, singular)| match singular {
+            Some(singular) if !is_known(searcher, fields, &w.folded) => analysis::stem(singular),
             _ => w.stem.clone(),
         })
         .collect();
@@ -218,6 +228,13 @@ pub fn plan(
                 stems: stems[index..index + len].to_vec(),
                 weight: 1.0,
             }];
+            // "rgs" read as "rg": the plural as typed too.
+            if len == 1 && stems[index] != words[index].stem {
+                alternatives.push(Alternative {
+                    stems: vec![words[index].stem.clone()],
+                    weight: 1.0,
+                });
+            }
             for expression in &synonyms.groups[group] {
                 if expression.as_slice() != &stems[index..index + len] {
                     alternatives.push(Alternative {
@@ -240,11 +257,14 @@ pub fn plan(
             stems: vec![word.stem.clone()],
             weight: 1.0,
         }];
-        let plural_acronym = stems[index] != word.stem;
-        if plural_acronym {
+        let plural_acronym = singulars[index].is_some();
+        if let Some(singular) = singulars[index] {
             alternatives.push(Alternative {
-                stems: vec![stems[index].clone()],
-                weight: 1.0,
+                stems: vec![analysis::stem(singular)],
+                weight: match stems[index] == word.stem {
+                    true => SYNONYM_WEIGHT,
+                    false => 1.0,
+                },
             });
         }
         let known = is_known(searcher, fields, &word.folded);
@@ -271,8 +291,7 @@ pub fn plan(
             && (completed.is_empty() || word.folded.chars().count() > 3);
         // A number is not misspelt: "8112" (a law) is not "812". Nor is a common word of the
         // language no service has ("ontem" is not "contém"): it is then not required either.
-        let meant =
-            word.folded.bytes().all(|b| b.is_ascii_digit()) || analysis::is_common(&word.folded);
+        let meant = analysis::is_meant(&word.folded);
         // An unknown word that known words begin with is unfinished, not misspelt: "passap" is
         // "passaporte" on its way, not "passe".
         let misspelt = !known
@@ -290,10 +309,11 @@ pub fn plan(
             .then(|| run_together(searcher, fields, &word.folded))
             .flatten();
         if let Some(parts) = apart {
+            // Weak words are not required here either: "tirarrg" is "rg".
             alternatives.push(Alternative {
                 stems: parts
                     .iter()
-                    .filter(|part| !analysis::is_stopword(part))
+                    .filter(|part| !analysis::is_stopword(part) && !analysis::is_weak(part))
                     .map(|part| analysis::stem(part))
                     .collect(),
                 weight: 1.0,

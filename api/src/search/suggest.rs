@@ -198,13 +198,15 @@ impl SuggestIndex {
                     .take(WORDS_READ * ENTRIES_PER_WORD),
             );
         }
-        // What has the last word typed as a word of its own first (`sus`: the SUS card before
+        // What has the last word typed (three letters or more) as a word of its own first (`sus`: the SUS card before
         // "Suspender…", `diploma` a diploma before a diplomatic passport), then what starts with
         // the whole text typed, then the services citizens view most (`cart`: the work card
         // before a jockey club's licence, once it is viewed more), then names before popular
         // names, then shorter (more general) texts.
+        // Not of two letters: "pa" is more likely "passaporte" on its way than Pará.
+        let whole_word = prefix.chars().count() >= 3;
         candidates.sort_by(|a, b| {
-            let has_word = |e: &Entry| !e.words.contains(prefix);
+            let has_word = |e: &Entry| !(whole_word && e.words.contains(prefix));
             let starts = |e: &Entry| !e.folded.starts_with(&typed_folded);
             has_word(a)
                 .cmp(&has_word(b))
@@ -265,13 +267,13 @@ impl SuggestIndex {
         let misspelt = |word: &analysis::Word| {
             (plan::MIN_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(word))
                 && !analysis::is_weak(&word.folded)
-                && !analysis::is_common(&word.folded)
+                && !analysis::is_meant(&word.folded)
                 && !known(&word.folded)
         };
         // A prefix the catalogue's words begin with is unfinished, not misspelt (as in search).
         let last_misspelt = (MIN_PREFIX_TYPO_LEN..=MAX_PREFIX_TYPO_LEN).contains(&letters(last))
             && !analysis::is_weak(&last.folded)
-            && !analysis::is_common(&last.folded)
+            && !analysis::is_meant(&last.folded)
             && !begun(&last.folded);
         let to_read = whole.iter().filter(|w| misspelt(w)).count() + usize::from(last_misspelt);
         if to_read == 0 || to_read > MAX_WORDS_READ {
@@ -547,7 +549,8 @@ fn unfinished_stopword(typed: &str) -> Option<String> {
 /// Letters the words kept after the weak ones must have: "tirar p" is not every name in "p".
 const MIN_STRONG_LETTERS: usize = 2;
 
-/// `typed` without its weak words, when it has some and other words.
+/// `typed` without its weak words, when it has some and other words of [`MIN_STRONG_LETTERS`]
+/// letters or more.
 fn without_weak_words(typed: &str) -> Option<String> {
     let words = analysis::words_stemming(typed, |_| false);
     let kept: Vec<&str> = words
