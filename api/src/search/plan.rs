@@ -310,14 +310,27 @@ pub fn plan(
             .flatten();
         if let Some(parts) = apart {
             // Weak words are not required here either: "tirarrg" is "rg".
+            let phrase: Vec<String> = parts
+                .iter()
+                .filter(|part| !analysis::is_stopword(part) && !analysis::is_weak(part))
+                .map(|part| analysis::stem(part))
+                .collect();
+            let group = synonyms
+                .longest_at(&phrase)
+                .filter(|(len, _)| *len == phrase.len())
+                .map(|(_, group)| group);
             alternatives.push(Alternative {
-                stems: parts
-                    .iter()
-                    .filter(|part| !analysis::is_stopword(part) && !analysis::is_weak(part))
-                    .map(|part| analysis::stem(part))
-                    .collect(),
+                stems: phrase,
                 weight: 1.0,
             });
+            // A synonym apart is one together: "2ºvia" is "segunda via". (The phrase itself,
+            // first, keeps its weight.)
+            for expression in group.iter().flat_map(|group| &synonyms.groups[*group]) {
+                alternatives.push(Alternative {
+                    stems: expression.clone(),
+                    weight: SYNONYM_WEIGHT,
+                });
+            }
             corrections.push(Correction {
                 start: word.start,
                 end: word.end,
