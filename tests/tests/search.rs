@@ -668,11 +668,12 @@ async fn words_typed_without_the_space_between_them_are_read_apart() {
         "{body}"
     );
     assert_eq!(body["correction"]["text"], "tirar RG", "{body}");
-    // In the name, the words read are marked.
+    // In the name, the words read are marked, and the synonyms of the phrase they make.
     let body = search(&app, "cartaosus ", "").await;
     assert_eq!(
         item(&body, "emitir-cartao-sus")["highlights"]["name"],
-        "Emitir o Cartão Nacional de Saúde (<mark>Cartão</mark> <mark>SUS</mark>)"
+        "Emitir o <mark>Cartão</mark> <mark>Nacional</mark> de <mark>Saúde</mark> \
+         (<mark>Cartão</mark> <mark>SUS</mark>)"
     );
 }
 
