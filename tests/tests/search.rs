@@ -668,6 +668,11 @@ async fn words_typed_without_the_space_between_them_are_read_apart() {
         "{body}"
     );
     assert_eq!(body["correction"]["text"], "tirar RG", "{body}");
+    // Nor read apart when only weak words are left.
+    for text in ["tirarfazer ", "comopedir"] {
+        let body = search(&app, text, "").await;
+        assert!(body.get("correction").is_none(), "{text}: {body}");
+    }
     // In the name, the words read are marked, and the synonyms of the phrase they make.
     let body = search(&app, "cartaosus ", "").await;
     assert_eq!(

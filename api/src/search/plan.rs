@@ -304,17 +304,21 @@ pub fn plan(
             true => close_words(searcher, fields, word),
             false => Vec::new(),
         };
-        // Only a word no typo explains: "pasaporte" is not "pas aporte".
+        // Only a word no typo explains: "pasaporte" is not "pas aporte". Weak words are not
+        // required here either: "tirarrg" is "rg"; "tirarfazer" is nothing to look for.
         let apart = (misspelt && close.is_empty())
             .then(|| run_together(searcher, fields, &word.folded))
-            .flatten();
-        if let Some(parts) = apart {
-            // Weak words are not required here either: "tirarrg" is "rg".
-            let phrase: Vec<String> = parts
-                .iter()
-                .filter(|part| !analysis::is_stopword(part) && !analysis::is_weak(part))
-                .map(|part| analysis::stem(part))
-                .collect();
+            .flatten()
+            .map(|parts| {
+                let phrase: Vec<String> = parts
+                    .iter()
+                    .filter(|part| !analysis::is_stopword(part) && !analysis::is_weak(part))
+                    .map(|part| analysis::stem(part))
+                    .collect();
+                (parts, phrase)
+            })
+            .filter(|(_, phrase)| !phrase.is_empty());
+        if let Some((parts, phrase)) = apart {
             let group = synonyms
                 .longest_at(&phrase)
                 .filter(|(len, _)| *len == phrase.len())
@@ -563,7 +567,10 @@ fn combine(fields: &Fields, slots: &[Slot], stems: &[String], required: usize) -
 
 fn dedup_alternatives(alternatives: &mut Vec<Alternative>) {
     let mut seen = HashSet::new();
-    alternatives.retain(|alternative| seen.insert(alternative.stems.clone()));
+    // An alternative of no word would be a phrase query of no term, which tantivy refuses.
+    alternatives.retain(|alternative| {
+        !alternative.stems.is_empty() && seen.insert(alternative.stems.clone())
+    });
 }
 
 fn slot_query(fields: &Fields, slot: &Slot, union: Union) -> Box<dyn Query> {
