@@ -198,12 +198,12 @@ impl SuggestIndex {
                     .take(WORDS_READ * ENTRIES_PER_WORD),
             );
         }
-        // What has the last word typed (three letters or more) as a word of its own first (`sus`: the SUS card before
-        // "Suspender…", `diploma` a diploma before a diplomatic passport), then what starts with
-        // the whole text typed, then the services citizens view most (`cart`: the work card
+        // What has the last word typed as a word of its own first (`sus`: the SUS card before
+        // "Suspender…", `diploma` a diploma before a diplomatic passport; not a word of two
+        // letters, "pa" being more likely "passaporte" on its way than Pará), then what starts
+        // with the whole text typed, then the services citizens view most (`cart`: the work card
         // before a jockey club's licence, once it is viewed more), then names before popular
         // names, then shorter (more general) texts.
-        // Not of two letters: "pa" is more likely "passaporte" on its way than Pará.
         let whole_word = prefix.chars().count() >= 3;
         candidates.sort_by(|a, b| {
             let has_word = |e: &Entry| !(whole_word && e.words.contains(prefix));
@@ -262,8 +262,8 @@ impl SuggestIndex {
         let words: Vec<analysis::Word> = analysis::content_words(typed).collect();
         let (last, whole) = words.split_last()?;
         let letters = |word: &analysis::Word| word.folded.chars().count();
-        // Weak words ("preciso") and common ones ("ontem") are the citizen's, not the catalogue's:
-        // never misspelt.
+        // Weak words ("preciso"), numbers and common words ("ontem") are the citizen's, not the
+        // catalogue's: never misspelt.
         let misspelt = |word: &analysis::Word| {
             (plan::MIN_TYPO_LEN..=MAX_TYPO_LEN).contains(&letters(word))
                 && !analysis::is_weak(&word.folded)
