@@ -1693,6 +1693,21 @@ async fn bad_search_parameters_are_422_problems() {
             "out_of_range",
         ),
         ("/v1/services?q=cnh&free=sim".to_owned(), "free", "invalid"),
+        (
+            "/v1/services?facet_limit=10".to_owned(),
+            "facet_limit",
+            "requires_q",
+        ),
+        (
+            "/v1/services?q=cnh&facet_limit=0".to_owned(),
+            "facet_limit",
+            "out_of_range",
+        ),
+        (
+            "/v1/services?q=cnh&facet_limit=1001".to_owned(),
+            "facet_limit",
+            "out_of_range",
+        ),
     ];
     for (uri, parameter, code) in cases {
         let body = get(&app, &uri).await.problem(422, "invalid_query");
@@ -2262,6 +2277,53 @@ async fn a_selected_value_is_always_listed_in_its_facet() {
         facet(&body, "municipality").get("5100250"),
         Some(&(total, true)),
         "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn facet_limit_lists_that_many_values_and_more_says_how_many_are_left_out() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    let text = "emitir";
+    let all = search(&app, text, "").await;
+    let short = search(&app, text, "facet_limit=1").await;
+    let mut cut = 0;
+    for name in FACETS {
+        let listed = all["facets"][name].as_array().unwrap();
+        // The seed has fewer values than the default limit: all are listed.
+        assert_eq!(all["facets"]["more"][name], 0, "{name}: {all}");
+        let first = short["facets"][name].as_array().unwrap();
+        assert_eq!(first.len(), listed.len().min(1), "{name}: {short}");
+        assert_eq!(first.first(), listed.first(), "{name}: the most frequent");
+        let more = short["facets"]["more"][name].as_u64().unwrap();
+        assert_eq!(more, listed.len().saturating_sub(1) as u64, "{name}");
+        cut += more;
+    }
+    assert!(cut > 0, "{short}");
+    // The same hits and total.
+    assert_eq!(all["items"], short["items"]);
+    assert_eq!(all["total"], short["total"]);
+    // A selected value is listed even past the limit; the value it displaces counts as more.
+    let organizations = all["facets"]["organization"].as_array().unwrap();
+    assert!(organizations.len() >= 2, "{all}");
+    let least = organizations.last().unwrap()["value"].as_str().unwrap();
+    let body = search(&app, text, &format!("facet_limit=1&organization={least}")).await;
+    let listed = body["facets"]["organization"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{body}");
+    assert_eq!(listed[0]["value"], least);
+    assert_eq!(listed[0]["selected"], true);
+    assert_eq!(
+        body["facets"]["more"]["organization"],
+        organizations.len() as u64 - 1
+    );
+    // seplag-mt has no published service: listed first, with the most frequent as one more.
+    let body = search(&app, text, "facet_limit=1&organization=seplag-mt").await;
+    let listed = body["facets"]["organization"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{body}");
+    assert_eq!(listed[0]["value"], "seplag-mt");
+    assert_eq!(
+        body["facets"]["more"]["organization"],
+        organizations.len() as u64
     );
 }
 

@@ -14,7 +14,9 @@ use crate::pagination::{self, PAGE_PARAMETERS};
 use crate::popularity::DependsOnPopularity;
 use crate::query::{FeedRead, QueryModel, QueryParams, Strict};
 use crate::routes::answers::{cached_answer, cached_reply, list_key, remember_page};
-use crate::search::{Facets, Highlights, SearchRequest, SpellingCorrection};
+use crate::search::{
+    Facets, Highlights, SearchRequest, SpellingCorrection, DEFAULT_FACET_VALUES, MAX_FACET_VALUES,
+};
 use crate::AppState;
 
 /// Filters combine with AND.
@@ -57,6 +59,10 @@ pub struct ServiceListQuery {
     /// listing to compare with a local copy; `highlights` only with `q`.
     #[param(example = "id,updated_at")]
     fields: Option<String>,
+    /// With `q` only: values listed per facet (default 50); `facets.more` says how many each
+    /// leaves out.
+    #[param(minimum = 1, maximum = 1000, default = 50)]
+    facet_limit: Option<u32>,
     /// 1-based page number.
     #[param(minimum = 1, default = 1)]
     page: Option<u32>,
@@ -70,6 +76,7 @@ pub struct ServiceList {
     sort: Option<ServiceSort>,
     page: domain::query::PageRequest,
     fields: Option<Vec<&'static str>>,
+    facet_limit: u32,
 }
 
 /// Members of a list item `fields` may choose.
@@ -108,6 +115,7 @@ impl QueryModel for ServiceList {
         "sort",
         "modified_after",
         "fields",
+        "facet_limit",
         PAGE_PARAMETERS[0],
         PAGE_PARAMETERS[1],
     ];
@@ -150,6 +158,14 @@ impl QueryModel for ServiceList {
                 "O campo `highlights` só existe numa busca: informe `q`.",
             );
         }
+        let facet_limit = params.integer_in("facet_limit", 1, MAX_FACET_VALUES);
+        if !searching && facet_limit.is_some() {
+            params.invalid(
+                "facet_limit",
+                "requires_q",
+                "As facetas só existem numa busca: informe `q`.",
+            );
+        }
         ServiceList {
             text,
             filter: ServiceFilter {
@@ -166,6 +182,7 @@ impl QueryModel for ServiceList {
             sort,
             page: pagination::read_page(params),
             fields,
+            facet_limit: facet_limit.unwrap_or(DEFAULT_FACET_VALUES),
         }
     }
 }
@@ -229,6 +246,7 @@ pub async fn list_services(
         sort,
         page,
         fields,
+        facet_limit,
     } = query.0;
     // Orders that follow page views are cached under the popularity epoch, and searches ranked
     // by relevance (boosted by popularity in steps) under the boost epoch: they are recomputed
@@ -292,6 +310,7 @@ pub async fn list_services(
             filter,
             sort: sort.unwrap_or(ServiceSort::Relevance),
             page,
+            facet_limit,
         })?;
         let total = i64::try_from(results.total).unwrap_or(i64::MAX);
         let link = pagination::link_header(&req, page, total)?;

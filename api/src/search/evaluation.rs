@@ -87,6 +87,7 @@ pub fn evaluate(
                 page: 1,
                 per_page: RANK_DEPTH as u32,
             },
+            facet_limit: super::DEFAULT_FACET_VALUES,
         };
         let mut micros = u128::MAX;
         let mut results = None;

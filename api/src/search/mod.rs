@@ -36,8 +36,8 @@ use uuid::Uuid;
 pub use follow::{build, spawn_follower};
 pub use plan::synonym_key;
 pub use results::{
-    CachedPage, CorrectedWord, FacetValue, Facets, Highlights, SearchHit, SearchRequest,
-    SearchResults, SpellingCorrection,
+    CachedPage, CorrectedWord, FacetValue, Facets, FacetsMore, Highlights, SearchHit,
+    SearchRequest, SearchResults, SpellingCorrection, DEFAULT_FACET_VALUES, MAX_FACET_VALUES,
 };
 pub use suggest::{Suggested, Suggestion};
 

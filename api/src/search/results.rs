@@ -20,8 +20,12 @@ use super::analysis;
 use super::plan::{self, Plan};
 use super::{bit, FacetRow, Indexed, LabelPlaces, SearchError, SearchIndex, Span, Store};
 
-/// Values listed per facet, the most frequent first; a selected value is always listed.
-const MAX_FACET_VALUES: usize = 50;
+/// Values listed per facet unless asked otherwise (`facet_limit`), the most frequent first; a
+/// selected value is always listed.
+pub const DEFAULT_FACET_VALUES: u32 = 50;
+/// The most a request may ask for: every municipality of a large state, a few answers of 100 KB
+/// rather than one of every value of every facet.
+pub const MAX_FACET_VALUES: u32 = 1000;
 /// Below this many matches shown (live, passing the filters), services with fewer of the words
 /// are added (half, then any of them).
 const FEW_MATCHES: usize = 10;
@@ -39,6 +43,8 @@ pub struct SearchRequest {
     pub filter: ServiceFilter,
     pub sort: ServiceSort,
     pub page: PageRequest,
+    /// Values listed per facet, at most [`MAX_FACET_VALUES`].
+    pub facet_limit: u32,
 }
 
 /// Why a hit matched: its name, and the passage, popular name, keyword or steps text that has the
@@ -119,6 +125,27 @@ pub struct Facets {
     pub digital: Vec<FacetValue>,
     /// Municipalities with services of their own; statewide services count in every one.
     pub municipality: Vec<FacetValue>,
+    /// How many more values with a count each facet has than it lists (past `facet_limit`),
+    /// for a "see all" that asks again with a larger `facet_limit`.
+    pub more: FacetsMore,
+}
+
+/// Per facet, the values with a count left out of its list; 0 when it lists them all.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema, PartialEq)]
+pub struct FacetsMore {
+    pub organization: u64,
+    pub topic: u64,
+    pub segment: u64,
+    pub channel: u64,
+    pub free: u64,
+    pub digital: u64,
+    pub municipality: u64,
+}
+
+/// A facet's listed values and how many more it has.
+struct FacetList {
+    values: Vec<FacetValue>,
+    more: u64,
 }
 
 pub struct SearchResults {
@@ -436,6 +463,7 @@ impl Counts {
         store: &'a Store,
         filter: &ServiceFilter,
         resolved: &Resolved,
+        limit: usize,
     ) -> Facets {
         // The selected values by key, compared as keys: looking every value up would hash
         // thousands of ids per search.
@@ -452,7 +480,8 @@ impl Counts {
                 .enumerate()
                 .map(move |(n, (key, count))| (key, *count, LabelPlaces::of(places, n)))
         };
-        let organization = list(
+        let mut organization = list(
+            limit,
             interned_values(
                 &store.organizations.keys,
                 &self.organization,
@@ -464,7 +493,8 @@ impl Counts {
             },
             |id| selected_organization == Some(*id),
         );
-        let topic = list(
+        let mut topic = list(
+            limit,
             interned_values(&store.topics.keys, &self.topic, &places.topics),
             |id| {
                 let (slug, name) = store.topic_names.names.get(id)?;
@@ -473,11 +503,13 @@ impl Counts {
             |id| selected_topic == Some(*id),
         );
         let segment = list(
+            limit,
             fixed_values(SegmentCode::ALL, &self.segment, &SEGMENT_PLACES),
             |s| Some((Cow::Borrowed(s.code()), s.label())),
             |s| filter.segment == Some(*s),
         );
         let channel = list(
+            limit,
             fixed_values(ChannelTypeCode::ALL, &self.channel, &CHANNEL_PLACES),
             |c| Some((Cow::Borrowed(c.code()), c.label())),
             |c| filter.channel == Some(*c),
@@ -485,12 +517,14 @@ impl Counts {
         // Yes before no: "Digital" before "Não digital", "Gratuito" before "Pago".
         let yes_no = |counts: &[u64; 2], selected: Option<bool>, yes: &str, no: &str| {
             list(
+                limit,
                 [(&true, counts[1], 0), (&false, counts[0], 1)].into_iter(),
                 |v| Some((Cow::Owned(v.to_string()), if *v { yes } else { no })),
                 |v| selected == Some(*v),
             )
         };
-        let municipality = list(
+        let mut municipality = list(
+            limit,
             store
                 .municipalities
                 .keys
@@ -510,15 +544,6 @@ impl Counts {
             },
             |code| filter.municipality == Some(*code),
         );
-        let mut facets = Facets {
-            organization,
-            topic,
-            segment,
-            channel,
-            free: yes_no(&self.free, filter.free, "Gratuito", "Pago"),
-            digital: yes_no(&self.digital, filter.digital, "Digital", "Não digital"),
-            municipality,
-        };
         // A selected value nothing was counted for (an organization without published
         // services, a municipality with only statewide ones) is still listed.
         let selected_names = |names: &super::Names, key: &Option<String>| {
@@ -526,18 +551,14 @@ impl Counts {
                 .and_then(|key| names.find(key))
                 .and_then(|id| names.names.get(&id).cloned())
         };
-        ensure_selected(
-            &mut facets.organization,
+        organization.ensure_selected(
+            limit,
             selected_names(&store.organization_names, &filter.organization),
             0,
         );
-        ensure_selected(
-            &mut facets.topic,
-            selected_names(&store.topic_names, &filter.topic),
-            0,
-        );
-        ensure_selected(
-            &mut facets.municipality,
+        topic.ensure_selected(limit, selected_names(&store.topic_names, &filter.topic), 0);
+        municipality.ensure_selected(
+            limit,
             filter.municipality.and_then(|code| {
                 store
                     .municipality_names
@@ -546,24 +567,51 @@ impl Counts {
             }),
             self.statewide,
         );
-        facets
+        let (free, digital) = (
+            yes_no(&self.free, filter.free, "Gratuito", "Pago"),
+            yes_no(&self.digital, filter.digital, "Digital", "Não digital"),
+        );
+        Facets {
+            more: FacetsMore {
+                organization: organization.more,
+                topic: topic.more,
+                segment: segment.more,
+                channel: channel.more,
+                free: free.more,
+                digital: digital.more,
+                municipality: municipality.more,
+            },
+            organization: organization.values,
+            topic: topic.values,
+            segment: segment.values,
+            channel: channel.values,
+            free: free.values,
+            digital: digital.values,
+            municipality: municipality.values,
+        }
     }
 }
 
-fn ensure_selected(values: &mut Vec<FacetValue>, selected: Option<(String, String)>, count: u64) {
-    if let Some((value, label)) = selected {
-        if !values.iter().any(|v| v.selected) {
-            values.insert(
-                0,
-                FacetValue {
-                    value,
-                    label,
-                    count,
-                    selected: true,
-                },
-            );
-            // Still at most that many values.
-            values.truncate(MAX_FACET_VALUES);
+impl FacetList {
+    /// Lists the selected value first even when nothing was counted for it.
+    fn ensure_selected(&mut self, limit: usize, selected: Option<(String, String)>, count: u64) {
+        if let Some((value, label)) = selected {
+            if !self.values.iter().any(|v| v.selected) {
+                self.values.insert(
+                    0,
+                    FacetValue {
+                        value,
+                        label,
+                        count,
+                        selected: true,
+                    },
+                );
+                // Still at most that many values: the last one is then one more left out.
+                if self.values.len() > limit {
+                    self.values.truncate(limit);
+                    self.more += 1;
+                }
+            }
         }
     }
 }
@@ -583,10 +631,11 @@ fn add_bits(counts: &mut [u64], mut bits: u32) {
 /// order ([`super::alphabetical_places`]); `describe` gives its value and label, borrowed where
 /// it can be: only the values listed are described and copied into the answer.
 fn list<'a, 'n, K: 'a>(
+    limit: usize,
     values: impl Iterator<Item = (&'a K, u64, u32)>,
     describe: impl Fn(&K) -> Option<(Cow<'n, str>, &'n str)>,
     is_selected: impl Fn(&K) -> bool,
-) -> Vec<FacetValue> {
+) -> FacetList {
     let mut ranked: Vec<(&K, u64, bool, u32)> = values
         .map(|(key, count, place)| (key, count, is_selected(key), place))
         .filter(|(_, count, selected, place)| (*count > 0 || *selected) && *place != u32::MAX)
@@ -596,12 +645,14 @@ fn list<'a, 'n, K: 'a>(
     let by_rank = |a: &(&K, u64, bool, u32), b: &(&K, u64, bool, u32)| {
         b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.3.cmp(&b.3))
     };
-    if ranked.len() > MAX_FACET_VALUES {
-        ranked.select_nth_unstable_by(MAX_FACET_VALUES - 1, by_rank);
-        ranked.truncate(MAX_FACET_VALUES);
+    let limit = limit.max(1);
+    let more = ranked.len().saturating_sub(limit) as u64;
+    if ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit - 1, by_rank);
+        ranked.truncate(limit);
     }
     ranked.sort_unstable_by(by_rank);
-    ranked
+    let values = ranked
         .into_iter()
         .filter_map(|(key, count, selected, _)| {
             let (value, label) = describe(key)?;
@@ -612,7 +663,8 @@ fn list<'a, 'n, K: 'a>(
                 selected,
             })
         })
-        .collect()
+        .collect();
+    FacetList { values, more }
 }
 
 /// The alphabetical places of a fixed set of values (segments, channel types) by their labels.
@@ -757,7 +809,12 @@ impl SearchIndex {
                 counts.add(row, lists, misses);
             }
         }
-        let facets = counts.facets(&store, &request.filter, &resolved);
+        let facets = counts.facets(
+            &store,
+            &request.filter,
+            &resolved,
+            request.facet_limit.min(MAX_FACET_VALUES) as usize,
+        );
         let total = hits.len() as u64;
 
         let name = |hit: &Hit| name_of(hit.ord);
@@ -1399,6 +1456,7 @@ mod tests {
         let label = |k: &usize| (*k != unlabelled).then(|| labels[*k].as_str());
         let places = super::super::alphabetical_places(&keys, label);
         let listed = list(
+            DEFAULT_FACET_VALUES as usize,
             keys.iter().map(|k| (k, count(*k), places[*k])),
             |k| Some((Cow::Owned(k.to_string()), label(k)?)),
             |k| *k == selected,
@@ -1413,7 +1471,10 @@ mod tests {
             let rank = (*k != selected, std::cmp::Reverse(count(*k)));
             (rank, analysis::fold(&labels[*k]))
         });
-        expected.truncate(MAX_FACET_VALUES);
+        // 129 are listable: the selected one and the 128 labelled ones with a count.
+        assert_eq!(listed.more, 129 - u64::from(DEFAULT_FACET_VALUES));
+        let listed = listed.values;
+        expected.truncate(DEFAULT_FACET_VALUES as usize);
         let label_of = |v: &FacetValue| v.label.clone();
         assert_eq!(
             listed.iter().map(label_of).collect::<Vec<_>>(),
