@@ -2281,6 +2281,29 @@ async fn a_selected_value_is_always_listed_in_its_facet() {
 }
 
 #[actix_web::test]
+async fn a_suspended_or_irregular_cpf_is_regularized() {
+    let db = TestDb::seeded().await;
+    let app = app(&db).await;
+    // A group of the catalogue: what citizens call the CPF's situation, and the service's name.
+    for term in [
+        "CPF suspenso",
+        "cpf irregular",
+        "CPF pendente de regularização",
+    ] {
+        let group = ok(&app, &format!("/v1/search/synonyms?term={}", enc(term))).await;
+        assert_eq!(group[0]["terms"][0], "regularizar cpf", "{term}: {group}");
+    }
+    // A cancelled CPF is not regularized by that service.
+    let group = ok(&app, "/v1/search/synonyms?term=cpf%20cancelado").await;
+    assert_eq!(group, json!([]));
+    // A service named so is found by what the citizen calls its situation.
+    execute(&db, &rename_sql("emitir-gta", "Regularizar o CPF")).await;
+    let uri = format!("/v1/services?q={}", enc("cpf suspenso"));
+    let body = eventually(&app, &uri, "renamed service", |b| b["total"] != 0).await;
+    assert_eq!(slugs(&body)[0], "emitir-gta", "{body}");
+}
+
+#[actix_web::test]
 async fn facet_limit_lists_that_many_values_and_more_says_how_many_are_left_out() {
     let db = TestDb::seeded().await;
     let app = app(&db).await;
