@@ -59,9 +59,9 @@ pub struct ServiceListQuery {
     /// listing to compare with a local copy; `highlights` only with `q`.
     #[param(example = "id,updated_at")]
     fields: Option<String>,
-    /// With `q` only: values listed per facet (default 50); `facets.more` says how many each
-    /// leaves out.
-    #[param(minimum = 1, maximum = 1000, default = 50)]
+    /// With `q` only: values listed per facet, 50 when not given; `facets.more` says how many
+    /// each leaves out. (No declared default: generated clients would send it without `q`.)
+    #[param(minimum = 1, maximum = 1000)]
     facet_limit: Option<u32>,
     /// 1-based page number.
     #[param(minimum = 1, default = 1)]
