@@ -43,7 +43,7 @@ pub struct SearchRequest {
     pub filter: ServiceFilter,
     pub sort: ServiceSort,
     pub page: PageRequest,
-    /// Values listed per facet, at most [`MAX_FACET_VALUES`].
+    /// Values listed per facet, from 1 to [`MAX_FACET_VALUES`].
     pub facet_limit: u32,
 }
 
@@ -626,8 +626,8 @@ fn add_bits(counts: &mut [u64], mut bits: u32) {
     }
 }
 
-/// Facet values with a count: the selected one first, then the most frequent, then in
-/// alphabetical order. `values` gives each key with its count and its place in alphabetical
+/// At most `limit` (1 or more) facet values with a count: the selected one first, then the most
+/// frequent, then in alphabetical order. `values` gives each key with its count and its place in alphabetical
 /// order ([`super::alphabetical_places`]); `describe` gives its value and label, borrowed where
 /// it can be: only the values listed are described and copied into the answer.
 fn list<'a, 'n, K: 'a>(
@@ -645,7 +645,6 @@ fn list<'a, 'n, K: 'a>(
     let by_rank = |a: &(&K, u64, bool, u32), b: &(&K, u64, bool, u32)| {
         b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.3.cmp(&b.3))
     };
-    let limit = limit.max(1);
     let more = ranked.len().saturating_sub(limit) as u64;
     if ranked.len() > limit {
         ranked.select_nth_unstable_by(limit - 1, by_rank);
@@ -813,7 +812,7 @@ impl SearchIndex {
             &store,
             &request.filter,
             &resolved,
-            request.facet_limit.min(MAX_FACET_VALUES) as usize,
+            request.facet_limit.clamp(1, MAX_FACET_VALUES) as usize,
         );
         let total = hits.len() as u64;
 
